@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "DiffusionSR",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "DiffusionSR", targets: ["DiffusionSR"]),
+        .executable(name: "diffsr", targets: ["diffsr"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian -dev packages, installed by the Makefile).
+        .systemLibrary(name: "_CPNG", path: "Sources/_CPNG"),    // libpng-dev
+        .systemLibrary(name: "_CJPEG", path: "Sources/_CJPEG"),  // libjpeg62-turbo-dev
+        .systemLibrary(name: "_CDNNL", path: "Sources/_CDNNL"),  // libdnnl-dev (oneDNN 2.6)
+        .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),  // libopenblas-dev
+
+        .target(name: "SRImage", dependencies: ["_CPNG", "_CJPEG"]),
+        .target(name: "SRMetrics", dependencies: ["SRImage"]),
+        .target(name: "SRTraining", dependencies: ["SRImage"]),
+        .target(name: "DiffusionSR", dependencies: ["SRImage", "SRMetrics", "SRTraining"]),
+        .executableTarget(
+            name: "diffsr",
+            dependencies: [
+                "DiffusionSR",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(name: "_TestSupport", dependencies: ["SRImage"], path: "Tests/_TestSupport"),
+        .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
+        .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
+        .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),
+        .testTarget(name: "diffsrTests", dependencies: ["_TestSupport"]),
+    ]
+)

@@ -1,0 +1,4 @@
+// The umbrella module: `import DiffusionSR` brings in every library target.
+@_exported import SRImage
+@_exported import SRMetrics
+@_exported import SRTraining

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Resampling weights along one axis: output sample `i` is `Σ_k weights[i*taps + k] ·
+/// input[indices[i*taps + k]]`. Every resampler in this module is separable and builds one of these
+/// per axis; boundary handling (mirror, clamp, truncate) is already folded into `indices`.
+struct SeparableWeights: Sendable {
+    let outputLength: Int
+    let taps: Int
+    var indices: [Int]
+    var weights: [Float]
+
+    init(outputLength: Int, taps: Int) {
+        self.outputLength = outputLength
+        self.taps = taps
+        indices = [Int](repeating: 0, count: outputLength * taps)
+        weights = [Float](repeating: 0, count: outputLength * taps)
+    }
+}
+
+/// Runs `body(i)` for `i in 0..<count`, split across the cores when the work is large enough.
+@inline(__always)
+func parallelFor(_ count: Int, minimumPerTask: Int = 16, _ body: (Int) -> Void) {
+    let workers = ProcessInfo.processInfo.activeProcessorCount
+    if count < minimumPerTask * 2 || workers < 2 {
+        for i in 0..<count { body(i) }
+        return
+    }
+    let chunks = min(workers * 4, (count + minimumPerTask - 1) / minimumPerTask)
+    withoutActuallyEscaping(body) { escapable in
+        // Each chunk touches disjoint output; the caller guarantees `body` is safe to run concurrently.
+        nonisolated(unsafe) let task = escapable
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
+            for i in start..<end { task(i) }
+        }
+    }
+}
+
+extension Image {
+    /// Resamples the rows (height axis) with `weights`, in Float32 arithmetic.
+    func resampledVertically(_ weights: SeparableWeights) -> Image {
+        let rowLength = width * channels
+        var out = [Float](repeating: 0, count: weights.outputLength * rowLength)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                weights.indices.withUnsafeBufferPointer { idx in
+                    weights.weights.withUnsafeBufferPointer { w in
+                        let srcBase = src.baseAddress!, dstBase = dst.baseAddress!
+                        parallelFor(weights.outputLength, minimumPerTask: 4) { y in
+                            let row = dstBase + y * rowLength
+                            for k in 0..<weights.taps {
+                                let weight = w[y * weights.taps + k]
+                                if weight == 0 { continue }
+                                let from = srcBase + idx[y * weights.taps + k] * rowLength
+                                for i in 0..<rowLength { row[i] += weight * from[i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Image(width: width, height: weights.outputLength, channels: channels, pixels: out)
+    }
+
+    /// Resamples the columns (width axis) with `weights`, in Float32 arithmetic.
+    func resampledHorizontally(_ weights: SeparableWeights) -> Image {
+        let outWidth = weights.outputLength, channels = self.channels, width = self.width
+        var out = [Float](repeating: 0, count: height * outWidth * channels)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                weights.indices.withUnsafeBufferPointer { idx in
+                    weights.weights.withUnsafeBufferPointer { w in
+                        let srcBase = src.baseAddress!, dstBase = dst.baseAddress!
+                        parallelFor(height, minimumPerTask: 4) { y in
+                            let inRow = srcBase + y * width * channels
+                            let outRow = dstBase + y * outWidth * channels
+                            for x in 0..<outWidth {
+                                for c in 0..<channels {
+                                    var sum: Float = 0
+                                    for k in 0..<weights.taps {
+                                        sum += w[x * weights.taps + k] * inRow[idx[x * weights.taps + k] * channels + c]
+                                    }
+                                    outRow[x * channels + c] = sum
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Image(width: outWidth, height: height, channels: channels, pixels: out)
+    }
+}

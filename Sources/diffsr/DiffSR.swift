@@ -1,0 +1,16 @@
+import ArgumentParser
+import Foundation
+
+/// The `diffsr` command-line tool.
+@main
+struct DiffSR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diffsr",
+        abstract: "Image super-resolution with diffusion models, and the SR evaluation protocol.",
+        subcommands: [Resize.self, Evaluate.self, PrepareData.self])
+}
+
+/// Prints one line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
