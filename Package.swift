@@ -33,6 +33,6 @@ let package = Package(
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),
-        .testTarget(name: "diffsrTests", dependencies: ["_TestSupport"]),
+        .testTarget(name: "diffsrTests", dependencies: ["diffsr", "_TestSupport"]),
     ]
 )

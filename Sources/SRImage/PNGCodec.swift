@@ -45,6 +45,11 @@ public enum PNGCodec {
 
     /// Decodes PNG bytes to an RGB image. `name` is used in errors.
     public static func decode(_ bytes: [UInt8], name: String, options: ImageDecodingOptions = .init()) throws -> Image {
+        // libpng only says "Invalid IHDR data" for a zero size: read the IHDR fields first.
+        if bytes.count >= 24, Array(bytes[12..<16]) == Array("IHDR".utf8),
+           bytes[16..<20].allSatisfy({ $0 == 0 }) || bytes[20..<24].allSatisfy({ $0 == 0 }) {
+            throw ImageError.emptyImage(path: name)
+        }
         var info = srpng_info()
         var status = bytes.withUnsafeBufferPointer { buffer in
             srpng_decode(buffer.baseAddress, buffer.count, &info, nil, 0)
@@ -172,7 +177,6 @@ public enum PNGCodec {
         if text.contains("truncated") || text.contains("Read Error") || text.contains("Not enough image data") {
             return .truncated(path: name, detail: text)
         }
-        if text.contains("Image width is zero") || text.contains("Image height is zero") { return .emptyImage(path: name) }
         return .corrupt(path: name, detail: text.isEmpty ? "libpng error" : text)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A reader for NumPy `.npz` archives (a zip of `.npy` files), enough for the NIQE parameters:
-/// stored (uncompressed) entries, zip64 sizes, little-endian `f8`/`f4` arrays in C order.
+/// stored (uncompressed) entries, zip64 sizes, little-endian `f8`/`f4` arrays in C or Fortran order.
 /// Limitations: deflated entries (`np.savez_compressed`) and other dtypes are refused with an error.
 struct NumpyArchive {
     struct Array: Equatable {
@@ -83,7 +83,7 @@ struct NumpyArchive {
         }
         guard headerStart + headerLength <= bytes.count else { throw fail("header out of range") }
         let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
-        guard !header.contains("'fortran_order': True") else { throw fail("Fortran order is not supported") }
+        let fortranOrder = header.contains("'fortran_order': True")
         let descr: String
         if header.contains("'descr': '<f8'") { descr = "f8" } else if header.contains("'descr': '<f4'") { descr = "f4" } else {
             throw fail("only little-endian float32/float64 arrays are supported")
@@ -110,6 +110,24 @@ struct NumpyArchive {
                 for b in 0..<4 { bits |= UInt32(bytes[at + b]) << (8 * UInt32(b)) }
                 values[i] = Double(Float(bitPattern: bits))
             }
+        }
+        if fortranOrder && shape.count > 1 {
+            // Reorder column-major data to row-major: the C index of each Fortran-ordered element.
+            var reordered = [Double](repeating: 0, count: count)
+            var index = [Int](repeating: 0, count: shape.count)
+            for value in values {
+                var cOffset = 0
+                for axis in 0..<shape.count { cOffset = cOffset * shape[axis] + index[axis] }
+                reordered[cOffset] = value
+                var axis = 0
+                while axis < shape.count {
+                    index[axis] += 1
+                    if index[axis] < shape[axis] { break }
+                    index[axis] = 0
+                    axis += 1
+                }
+            }
+            values = reordered
         }
         return Array(shape: shape, values: values)
     }

@@ -19,6 +19,18 @@ public struct DatasetManifest: Sendable, Equatable {
         /// First 16 hex digits of the file's sha256.
         public var sha256Prefix: String
 
+        public init(split: String, name: String, package: String, path: String, width: Int, height: Int,
+                    crop: (x: Int, y: Int)?, sha256Prefix: String) {
+            self.split = split
+            self.name = name
+            self.package = package
+            self.path = path
+            self.width = width
+            self.height = height
+            self.crop = crop
+            self.sha256Prefix = sha256Prefix
+        }
+
         public static func == (a: Entry, b: Entry) -> Bool {
             a.split == b.split && a.name == b.name && a.package == b.package && a.path == b.path && a.width == b.width
                 && a.height == b.height && a.crop?.x == b.crop?.x && a.crop?.y == b.crop?.y && a.sha256Prefix == b.sha256Prefix

@@ -1,6 +1,6 @@
 import Testing
-import SRImage
 import _TestSupport
+import SRImage
 
 /// Resizing against the reference implementations (fixtures: Tools/golden/make_fixtures.py,
 /// BasicSR 1.4.2 imresize, Pillow 13.0.0, torch 2.15.0).

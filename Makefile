@@ -1,0 +1,50 @@
+# DiffusionSR — build, test and data targets. Each target installs what it needs (Debian packages
+# through apt-get, the NIQE parameters from the basicsr sdist on PyPI) when it is missing.
+#   make run    the main job on embedded defaults (now: the bicubic/Lanczos baseline on the offline sets)
+#   make test   build and run the whole test suite
+
+SHELL := /bin/bash
+SWIFT ?= swift
+DEBIAN_PACKAGES := libpng-dev libjpeg62-turbo-dev libdnnl-dev libopenblas-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+NIQE_PARAMS := .cache/niqe/niqe_pris_params.npz
+BASICSR_SHA256 := b89b595a87ef964cda9913b4d99380ddb6554c965577c0c10cb7b78e31301e87
+DIFFSR := .build/release/diffsr
+
+.PHONY: all deps build test run data niqe-params clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(NIQE_PARAMS):
+	@mkdir -p .cache/niqe
+	@sdist=$$(python3 Tools/pypi_sdist.py basicsr 1.4.2 $(BASICSR_SHA256) .cache/niqe) && \
+	  tar -xzf "$$sdist" -O basicsr-1.4.2/basicsr/metrics/niqe_pris_params.npz > $@.part && mv $@.part $@
+	@echo "niqe-params: $@"
+
+niqe-params: $(NIQE_PARAMS)
+
+build: deps
+	$(SWIFT) build -c release --product diffsr
+
+test: deps niqe-params
+	$(SWIFT) build --build-tests
+	DIFFSR_NIQE_PARAMS=$(CURDIR)/$(NIQE_PARAMS) $(SWIFT) test --skip-build
+
+data: build
+	Tools/data/fetch.sh .cache/data
+	$(DIFFSR) prepare-data --source .cache/data/root --manifest Datasets/manifest.tsv --output data
+
+run: data niqe-params
+	DIFFSR=$(DIFFSR) Tools/bicubic_baseline.sh
+
+clean:
+	rm -rf .build .cache/baseline
