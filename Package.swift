@@ -18,16 +18,17 @@ let package = Package(
         .systemLibrary(name: "_CDNNL", path: "Sources/_CDNNL"),  // libdnnl-dev (oneDNN 2.6)
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),  // libopenblas-dev
 
-        .target(name: "SRImage", dependencies: ["_CPNG", "_CJPEG"]),
-        .target(name: "SRMetrics", dependencies: ["SRImage"]),
-        .target(name: "SRTraining", dependencies: ["SRImage"]),
+        .target(name: "SRImage", dependencies: ["_CPNG", "_CJPEG"], exclude: ["README.md"]),
+        .target(name: "SRMetrics", dependencies: ["SRImage"], exclude: ["README.md"]),
+        .target(name: "SRTraining", dependencies: ["SRImage"], exclude: ["README.md"]),
         .target(name: "DiffusionSR", dependencies: ["SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
                 "DiffusionSR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            exclude: ["README.md"]),
 
         .target(name: "_TestSupport", dependencies: ["SRImage"], path: "Tests/_TestSupport"),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
