@@ -18,10 +18,11 @@ let package = Package(
         .systemLibrary(name: "_CDNNL", path: "Sources/_CDNNL"),  // libdnnl-dev (oneDNN 2.6)
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),  // libopenblas-dev
 
+        .target(name: "SRTensor", dependencies: ["_CDNNL", "_CBLAS"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["_CPNG", "_CJPEG"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRImage"], exclude: ["README.md"]),
-        .target(name: "DiffusionSR", dependencies: ["SRImage", "SRMetrics", "SRTraining"]),
+        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
@@ -30,7 +31,8 @@ let package = Package(
             ],
             exclude: ["README.md"]),
 
-        .target(name: "_TestSupport", dependencies: ["SRImage"], path: "Tests/_TestSupport"),
+        .target(name: "_TestSupport", dependencies: ["SRImage", "SRTensor"], path: "Tests/_TestSupport"),
+        .testTarget(name: "SRTensorTests", dependencies: ["SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),

@@ -1,0 +1,60 @@
+import Foundation
+
+extension Tensor {
+    /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) through oneDNN.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, H, W, C]` (NHWC).
+    ///   - weights: `[K, kh, kw, C]` (OHWI).
+    ///   - bias: `[K]` or nil.
+    ///   - stride: the same along both axes.
+    ///   - padding: zero padding `(top, bottom, left, right)`.
+    /// - Returns: `[N, H', W', K]` with H' = (H + top + bottom − kh)/stride + 1.
+    public static func conv2d(_ input: Tensor, weights: Tensor, bias: Tensor? = nil, stride: Int = 1,
+                              padding: (top: Int, bottom: Int, left: Int, right: Int)) -> Tensor {
+        precondition(input.rank == 4 && weights.rank == 4, "conv2d needs NHWC input and OHWI weights, got \(input.shape) and \(weights.shape)")
+        precondition(weights.shape[3] == input.shape[3], "conv2d: weights \(weights.shape) expect \(weights.shape[3]) input channels, input has \(input.shape[3])")
+        if let bias { precondition(bias.shape == [weights.shape[0]], "conv2d: bias \(bias.shape) for \(weights.shape[0]) outputs") }
+        let geometry = ConvolutionGeometry(
+            batch: input.shape[0], height: input.shape[1], width: input.shape[2], inputChannels: input.shape[3],
+            outputChannels: weights.shape[0], kernelHeight: weights.shape[1], kernelWidth: weights.shape[2],
+            strideY: stride, strideX: stride, padTop: padding.top, padBottom: padding.bottom,
+            padLeft: padding.left, padRight: padding.right, hasBias: bias != nil)
+        precondition(geometry.outputHeight > 0 && geometry.outputWidth > 0, "conv2d: empty output for \(geometry)")
+        let plan = ConvolutionPlan.plan(for: geometry)
+        let result = Tensor.filled(shape: [geometry.batch, geometry.outputHeight, geometry.outputWidth, geometry.outputChannels]) { out in
+            plan.runForward(input: input, weights: weights, bias: bias, output: out)
+        }
+        let inputs = bias.map { [input, weights, $0] } ?? [input, weights]
+        return recording(result, inputs: inputs) { g, needs in
+            var gradients: [Tensor?] = Array(repeating: nil, count: inputs.count)
+            if needs[0] {
+                gradients[0] = Tensor.filled(shape: input.shape) { out in
+                    plan.runBackwardData(outputGradient: g, weights: weights, inputGradient: out)
+                }
+            }
+            if needs[1] || (bias != nil && needs[2]) {
+                var biasGradient: Tensor? = bias.map { Tensor.zeros($0.shape) }
+                let weightsGradient = Tensor.filled(shape: weights.shape) { out in
+                    if var b = biasGradient {
+                        b.withUnsafeMutableBufferPointer { buffer in
+                            plan.runBackwardWeights(input: input, outputGradient: g, weightsGradient: out,
+                                                    biasGradient: buffer.baseAddress!)
+                        }
+                        biasGradient = b
+                    } else {
+                        plan.runBackwardWeights(input: input, outputGradient: g, weightsGradient: out, biasGradient: nil)
+                    }
+                }
+                gradients[1] = weightsGradient
+                if bias != nil { gradients[2] = biasGradient }
+            }
+            return gradients
+        }
+    }
+
+    /// Convolution with "same"-style symmetric padding `padding` on all sides.
+    public static func conv2d(_ input: Tensor, weights: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+        conv2d(input, weights: weights, bias: bias, stride: stride, padding: (padding, padding, padding, padding))
+    }
+}
