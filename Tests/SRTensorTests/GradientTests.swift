@@ -61,3 +61,51 @@ struct GradientTests {
         expectGradients([x, w]) { Tensor.conv2d($0[0], weights: $0[1], stride: stride, padding: padding) }
     }
 }
+
+extension Tensor {
+    /// ±1 by sign (test helper).
+    func mapSign() -> Tensor { Tensor(shape: shape, values: scalars.map { $0 >= 0 ? 1 : -1 }) }
+}
+
+@Suite("Gradients: layers")
+struct LayerGradientTests {
+    func expectGradients(_ inputs: [Tensor], epsilon: Float = 1e-2, _ f: @escaping ([Tensor]) -> Tensor,
+                         sourceLocation: SourceLocation = #_sourceLocation) {
+        let result = checkGradients(inputs, epsilon: epsilon, f)
+        #expect(result.worstError < GradientTests.tolerance, "\(result)", sourceLocation: sourceLocation)
+    }
+
+    @Test func groupNorm() {
+        let x = testTensor([2, 3, 4, 6], seed: 41, lower: -2, upper: 3)
+        let gamma = testTensor([6], seed: 42, lower: 0.5, upper: 1.5), beta = testTensor([6], seed: 43)
+        expectGradients([x, gamma, beta], epsilon: 5e-3) { $0[0].groupNormalized(groups: 3, scale: $0[1], offset: $0[2]) }
+        expectGradients([x, gamma, beta], epsilon: 5e-3) { $0[0].groupNormalized(groups: 1, scale: $0[1], offset: $0[2]) }
+    }
+
+    @Test func layerNorm() {
+        let x = testTensor([3, 4, 5], seed: 44), gamma = testTensor([5], seed: 45), beta = testTensor([5], seed: 46)
+        expectGradients([x, gamma, beta], epsilon: 5e-3) { $0[0].layerNormalized(scale: $0[1], offset: $0[2]) }
+    }
+
+    @Test func softmaxAndAttention() {
+        expectGradients([testTensor([3, 7], seed: 47, lower: -3, upper: 3)]) { $0[0].softmax() }
+        let q = testTensor([2, 5, 8], seed: 48), k = testTensor([2, 3, 8], seed: 49), v = testTensor([2, 3, 4], seed: 50)
+        expectGradients([q, k, v]) { Tensor.attention(query: $0[0], key: $0[1], value: $0[2], heads: 2) }
+        expectGradients([q]) { Tensor.attention(query: $0[0], key: $0[0], value: $0[0]) }
+    }
+
+    @Test func resampling() {
+        let x = testTensor([2, 4, 6, 3], seed: 51)
+        expectGradients([x]) { $0[0].upsampledNearest(factor: 2) }
+        expectGradients([x]) { $0[0].resizedBilinear(height: 7, width: 5) }
+        expectGradients([x]) { $0[0].averagePooled(kernel: 2) }
+    }
+
+    @Test func losses() {
+        let a = testTensor([4, 5], seed: 52), b = testTensor([4, 5], seed: 53)
+        expectGradients([a, b]) { Tensor.mseLoss($0[0], $0[1]) }
+        // Differences kept away from 0, where L1 has its kink.
+        let apart = a + testTensor([4, 5], seed: 54, lower: 0.2, upper: 0.6) * (testTensor([4, 5], seed: 55).mapSign())
+        expectGradients([apart, a], epsilon: 1e-3) { Tensor.l1Loss($0[0], $0[1]) + Tensor.charbonnierLoss($0[0], $0[1]) }
+    }
+}
