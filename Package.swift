@@ -19,10 +19,11 @@ let package = Package(
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),  // libopenblas-dev
 
         .target(name: "SRTensor", dependencies: ["_CDNNL", "_CBLAS"], exclude: ["README.md"]),
+        .target(name: "SRNN", dependencies: ["SRTensor"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["_CPNG", "_CJPEG"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRImage"], exclude: ["README.md"]),
-        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRImage", "SRMetrics", "SRTraining"]),
+        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
@@ -33,6 +34,7 @@ let package = Package(
 
         .target(name: "_TestSupport", dependencies: ["SRImage", "SRTensor"], path: "Tests/_TestSupport"),
         .testTarget(name: "SRTensorTests", dependencies: ["SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRNNTests", dependencies: ["SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),

@@ -1,5 +1,6 @@
 // The umbrella module: `import DiffusionSR` brings in every library target.
 @_exported import SRTensor
+@_exported import SRNN
 @_exported import SRImage
 @_exported import SRMetrics
 @_exported import SRTraining
