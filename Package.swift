@@ -18,9 +18,10 @@ let package = Package(
         .systemLibrary(name: "_CDNNL", path: "Sources/_CDNNL"),  // libdnnl-dev (oneDNN 2.6)
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),  // libopenblas-dev
 
-        .target(name: "SRTensor", dependencies: ["_CDNNL", "_CBLAS"], exclude: ["README.md"]),
+        .target(name: "SRSupport"),
+        .target(name: "SRTensor", dependencies: ["SRSupport", "_CDNNL", "_CBLAS"], exclude: ["README.md"]),
         .target(name: "SRNN", dependencies: ["SRTensor"], exclude: ["README.md"]),
-        .target(name: "SRImage", dependencies: ["_CPNG", "_CJPEG"], exclude: ["README.md"]),
+        .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRImage"], exclude: ["README.md"]),
         .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRImage", "SRMetrics", "SRTraining"]),

@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 extension Image {
     /// Reads and decodes a PNG or JPEG file (the format is taken from the bytes, not the name).
@@ -38,7 +39,12 @@ extension Image {
         guard let format = format ?? ImageFormat(path: path) else {
             throw ImageError.invalidArgument("\(path): cannot tell the output format from the extension (use .png, .jpg or .jpeg)")
         }
-        try AtomicFile.write(try encoded(as: format, jpegQuality: jpegQuality), to: path)
+        let bytes = try encoded(as: format, jpegQuality: jpegQuality)
+        do {
+            try AtomicFile.write(bytes, to: path)
+        } catch let error as AtomicFileError {
+            throw ImageError.unwritable(path: error.path, reason: error.reason)
+        }
     }
 
     /// The bytes of a file, with the reasons a user can act on.

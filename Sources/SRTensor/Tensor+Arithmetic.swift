@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 /// A binary elementwise operation, specialized by the compiler in the broadcasting loops.
 protocol BinaryOperation { static func apply(_ a: Float, _ b: Float) -> Float }

@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 extension Tensor {
     /// Group normalization of an NHWC tensor (Wu & He 2018), as PyTorch's `F.group_norm`.
@@ -128,12 +129,7 @@ func channelSums(_ a: UnsafePointer<Float>, pixels: Int, channels c: Int, second
             p1b[t] = d1
             p2b[t] = d2
         }
-        if threads == 1 { run(0) } else {
-            withoutActuallyEscaping(run) { escapable in
-                nonisolated(unsafe) let task = escapable
-                DispatchQueue.concurrentPerform(iterations: threads) { task($0) }
-            }
-        }
+        parallelForEach(threads, run)
     } }
     var s1 = [Double](repeating: 0, count: c), s2 = [Double](repeating: 0, count: c)
     for t in 0..<threads { for k in 0..<c { s1[k] += partial1[t][k]; s2[k] += partial2[t][k] } }

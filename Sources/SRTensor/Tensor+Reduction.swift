@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 extension Tensor {
     /// Normalized, sorted, unique axes (negative axes count from the end).

@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 /// Per-axis taps of a separable resampling: output i = Σ_t weights[i·taps + t] · input[indices[i·taps + t]].
 struct AxisTaps: Sendable {

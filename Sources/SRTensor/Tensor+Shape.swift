@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 extension Tensor {
     /// The same elements with another shape (one dimension may be −1, inferred). Shares storage.

@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 extension Tensor {
     /// Softmax over the last axis (max-subtracted, as PyTorch's `softmax(dim=-1)`).

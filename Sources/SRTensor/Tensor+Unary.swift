@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 /// A unary elementwise operation, specialized by the compiler in `mapped`.
 protocol UnaryOperation { static func apply(_ x: Float) -> Float }

@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 /// Pillow's `Image.resize` for 8-bit images (`mode "RGB"`/`"L"`), reproduced exactly.
 ///
@@ -121,7 +122,7 @@ enum PillowResample {
                 out.withUnsafeMutableBufferPointer { dst in
                     horizontal.values.withUnsafeBufferPointer { kk in
                         let srcBase = src.baseAddress!, dstBase = dst.baseAddress!
-                        parallelFor(rows, minimumPerTask: 4) { y in
+                        parallelForEach(rows, grain: 4) { y in
                             let inRow = srcBase + (y + firstRow) * width * channels
                             let outRow = dstBase + y * outWidth * channels
                             for x in 0..<outWidth {
@@ -149,7 +150,7 @@ enum PillowResample {
                 out.withUnsafeMutableBufferPointer { dst in
                     vertical.values.withUnsafeBufferPointer { kk in
                         let srcBase = src.baseAddress!, dstBase = dst.baseAddress!
-                        parallelFor(outHeight, minimumPerTask: 4) { y in
+                        parallelForEach(outHeight, grain: 4) { y in
                             let first = verticalFirst[y], count = vertical.count[y]
                             let outRow = dstBase + y * rowLength
                             for i in 0..<rowLength {

@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 /// Resampling weights along one axis: output sample `i` is `Σ_k weights[i*taps + k] ·
 /// input[indices[i*taps + k]]`. Every resampler in this module is separable and builds one of these
@@ -17,25 +18,6 @@ struct SeparableWeights: Sendable {
     }
 }
 
-/// Runs `body(i)` for `i in 0..<count`, split across the cores when the work is large enough.
-@inline(__always)
-func parallelFor(_ count: Int, minimumPerTask: Int = 16, _ body: (Int) -> Void) {
-    let workers = ProcessInfo.processInfo.activeProcessorCount
-    if count < minimumPerTask * 2 || workers < 2 {
-        for i in 0..<count { body(i) }
-        return
-    }
-    let chunks = min(workers * 4, (count + minimumPerTask - 1) / minimumPerTask)
-    withoutActuallyEscaping(body) { escapable in
-        // Each chunk touches disjoint output; the caller guarantees `body` is safe to run concurrently.
-        nonisolated(unsafe) let task = escapable
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
-            for i in start..<end { task(i) }
-        }
-    }
-}
-
 extension Image {
     /// Resamples the rows (height axis) with `weights`, in Float32 arithmetic.
     func resampledVertically(_ weights: SeparableWeights) -> Image {
@@ -46,7 +28,7 @@ extension Image {
                 weights.indices.withUnsafeBufferPointer { idx in
                     weights.weights.withUnsafeBufferPointer { w in
                         let srcBase = src.baseAddress!, dstBase = dst.baseAddress!
-                        parallelFor(weights.outputLength, minimumPerTask: 4) { y in
+                        parallelForEach(weights.outputLength, grain: 4) { y in
                             let row = dstBase + y * rowLength
                             for k in 0..<weights.taps {
                                 let weight = w[y * weights.taps + k]
@@ -71,7 +53,7 @@ extension Image {
                 weights.indices.withUnsafeBufferPointer { idx in
                     weights.weights.withUnsafeBufferPointer { w in
                         let srcBase = src.baseAddress!, dstBase = dst.baseAddress!
-                        parallelFor(height, minimumPerTask: 4) { y in
+                        parallelForEach(height, grain: 4) { y in
                             let inRow = srcBase + y * width * channels
                             let outRow = dstBase + y * outWidth * channels
                             for x in 0..<outWidth {

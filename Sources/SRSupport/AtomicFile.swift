@@ -6,18 +6,18 @@ import Foundation
 /// destination path.
 public enum AtomicFile {
     /// Writes `bytes` to `path` atomically.
-    /// - Throws: `ImageError.unwritable` naming the path and the reason.
+    /// - Throws: `AtomicFileError` naming the path and the reason.
     public static func write(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ImageError.unwritable(path: path, reason: "folder \(directory) does not exist")
+            throw AtomicFileError(path: path, reason: "folder \(directory) does not exist")
         }
         let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw ImageError.unwritable(path: path, reason: String(cString: strerror(errno)))
+            throw AtomicFileError(path: path, reason: String(cString: strerror(errno)))
         }
         var failure: String? = nil
         bytes.withUnsafeBytes { raw in
@@ -37,7 +37,18 @@ public enum AtomicFile {
         if failure == nil && rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
         if let failure {
             unlink(temporary)
-            throw ImageError.unwritable(path: path, reason: failure)
+            throw AtomicFileError(path: path, reason: failure)
         }
     }
+}
+
+/// A file that could not be written; nothing was left at `path`.
+public struct AtomicFileError: Error, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+    public var description: String { "\(path): cannot write file (\(reason))" }
 }

@@ -1,0 +1,43 @@
+import Foundation
+import Synchronization
+
+/// The number of threads the Swift compute loops of every target use (default: all active
+/// cores). The tensor engine's `Parallelism.setThreadCount` also configures OpenBLAS and oneDNN.
+public enum ComputeThreads {
+    private static let configured = Atomic<Int>(0)
+
+    /// The thread count in effect (≥ 1).
+    public static var count: Int {
+        let n = configured.load(ordering: .relaxed)
+        return n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// Sets the thread count (`0` = all active cores).
+    public static func set(_ count: Int) { configured.store(max(count, 0), ordering: .relaxed) }
+}
+
+/// Runs `body(range)` over `0..<count` split into contiguous chunks across `ComputeThreads.count`
+/// threads when there is at least `grain` work per chunk; otherwise inline. Chunks must write
+/// disjoint outputs.
+@inline(__always)
+public func parallelChunks(_ count: Int, grain: Int = 1 << 14, _ body: (Range<Int>) -> Void) {
+    let threads = ComputeThreads.count
+    if count <= grain || threads < 2 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    let chunks = min(threads, (count + grain - 1) / grain)
+    withoutActuallyEscaping(body) { escapable in
+        nonisolated(unsafe) let task = escapable
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            task((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+        }
+    }
+}
+
+/// Runs `body(i)` for every `i` in `0..<count` across the threads (each call independent), when
+/// there are at least `grain` items per chunk.
+@inline(__always)
+public func parallelForEach(_ count: Int, grain: Int = 1, _ body: (Int) -> Void) {
+    parallelChunks(count, grain: grain) { range in for i in range { body(i) } }
+}
