@@ -21,10 +21,11 @@ let package = Package(
         .target(name: "SRSupport"),
         .target(name: "SRTensor", dependencies: ["SRSupport", "_CDNNL", "_CBLAS"], exclude: ["README.md"]),
         .target(name: "SRNN", dependencies: ["SRTensor"], exclude: ["README.md"]),
+        .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
-        .target(name: "SRMetrics", dependencies: ["SRImage"], exclude: ["README.md"]),
+        .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRImage"], exclude: ["README.md"]),
-        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRImage", "SRMetrics", "SRTraining"]),
+        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRCheckpoint", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
@@ -36,6 +37,7 @@ let package = Package(
         .target(name: "_TestSupport", dependencies: ["SRImage", "SRTensor"], path: "Tests/_TestSupport"),
         .testTarget(name: "SRTensorTests", dependencies: ["SRTensor", "_TestSupport"]),
         .testTarget(name: "SRNNTests", dependencies: ["SRNN", "SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRCheckpointTests", dependencies: ["SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),

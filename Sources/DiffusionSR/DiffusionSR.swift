@@ -1,6 +1,7 @@
 // The umbrella module: `import DiffusionSR` brings in every library target.
 @_exported import SRTensor
 @_exported import SRNN
+@_exported import SRCheckpoint
 @_exported import SRImage
 @_exported import SRMetrics
 @_exported import SRTraining

@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 /// A reader for NumPy `.npz` archives (a zip of `.npy` files), enough for the NIQE parameters:
 /// stored (uncompressed) entries, zip64 sizes, little-endian `f8`/`f4` arrays in C or Fortran order.
@@ -19,53 +20,20 @@ struct NumpyArchive {
     }
 
     init(bytes: [UInt8], name: String) throws {
-        func fail(_ why: String) -> MetricError { .parameters("\(name): not a valid .npz archive (\(why))") }
-        func u16(_ at: Int) throws -> Int {
-            guard at >= 0, at + 2 <= bytes.count else { throw fail("offset out of range") }
-            return Int(bytes[at]) | Int(bytes[at + 1]) << 8
+        let archive: ZipArchive
+        do {
+            archive = try ZipArchive(bytes: Data(bytes))
+        } catch {
+            throw MetricError.parameters("\(name): not a valid .npz archive (\(error))")
         }
-        func u32(_ at: Int) throws -> Int { try u16(at) | (try u16(at + 2)) << 16 }
-        func u64(_ at: Int) throws -> Int { try u32(at) | (try u32(at + 4)) << 32 }
-        // End of central directory: the last signature 0x06054b50.
-        var eocd = -1
-        var i = bytes.count - 22
-        while i >= max(0, bytes.count - 22 - 65535) {
-            if bytes[i] == 0x50 && bytes[i + 1] == 0x4B && bytes[i + 2] == 0x05 && bytes[i + 3] == 0x06 { eocd = i; break }
-            i -= 1
-        }
-        guard eocd >= 0 else { throw fail("no end-of-central-directory record") }
-        let entries = try u16(eocd + 10)
-        var offset = try u32(eocd + 16)
         var arrays: [String: Array] = [:]
-        for _ in 0..<entries {
-            guard try u32(offset) == 0x02014B50 else { throw fail("bad central directory entry") }
-            let method = try u16(offset + 10)
-            var compressed = try u32(offset + 20)
-            var uncompressed = try u32(offset + 24)
-            let nameLength = try u16(offset + 28), extraLength = try u16(offset + 30), commentLength = try u16(offset + 32)
-            var local = try u32(offset + 42)
-            guard offset + 46 + nameLength <= bytes.count else { throw fail("name out of range") }
-            let entryName = String(decoding: bytes[(offset + 46)..<(offset + 46 + nameLength)], as: UTF8.self)
-            // zip64 extra field: the 0xFFFFFFFF fields, in order.
-            var extra = offset + 46 + nameLength
-            let extraEnd = extra + extraLength
-            while extra + 4 <= extraEnd {
-                let id = try u16(extra), size = try u16(extra + 2)
-                if id == 1 {
-                    var field = extra + 4
-                    if uncompressed == 0xFFFF_FFFF { uncompressed = try u64(field); field += 8 }
-                    if compressed == 0xFFFF_FFFF { compressed = try u64(field); field += 8 }
-                    if local == 0xFFFF_FFFF { local = try u64(field) }
-                }
-                extra += 4 + size
+        for entry in archive.entries {
+            let contents: Data
+            do { contents = try archive.contents(of: entry) } catch {
+                throw MetricError.parameters("\(name): not a valid .npz archive (\(error))")
             }
-            guard method == 0 else { throw fail("entry \(entryName) is compressed (method \(method))") }
-            guard try u32(local) == 0x04034B50 else { throw fail("bad local header for \(entryName)") }
-            let start = local + 30 + (try u16(local + 26)) + (try u16(local + 28))
-            guard start + compressed <= bytes.count else { throw fail("entry \(entryName) out of range") }
-            let key = entryName.hasSuffix(".npy") ? String(entryName.dropLast(4)) : entryName
-            arrays[key] = try NumpyArchive.parseNPY(Swift.Array(bytes[start..<(start + compressed)]), name: "\(name):\(entryName)")
-            offset += 46 + nameLength + extraLength + commentLength
+            let key = entry.name.hasSuffix(".npy") ? String(entry.name.dropLast(4)) : entry.name
+            arrays[key] = try NumpyArchive.parseNPY([UInt8](contents), name: "\(name):\(entry.name)")
         }
         self.arrays = arrays
     }
