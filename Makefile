@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libpng-dev libjpeg62-turbo-dev libdnnl-dev libopenblas-dev
+DEBIAN_PACKAGES := libpng-dev libjpeg62-turbo-dev libdnnl-dev libopenblas-dev libopenblas0-openmp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NIQE_PARAMS := .cache/niqe/niqe_pris_params.npz
 BASICSR_SHA256 := b89b595a87ef964cda9913b4d99380ddb6554c965577c0c10cb7b78e31301e87

@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "DiffusionSR", targets: ["DiffusionSR"]),
         .executable(name: "diffsr", targets: ["diffsr"]),
+        .executable(name: "diffsr-bench", targets: ["diffsr-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,8 +19,13 @@ let package = Package(
         .systemLibrary(name: "_CDNNL", path: "Sources/_CDNNL"),  // libdnnl-dev (oneDNN 2.6)
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),  // libopenblas-dev
 
-        .target(name: "SRSupport"),
-        .target(name: "SRTensor", dependencies: ["SRSupport", "_CDNNL", "_CBLAS"], exclude: ["README.md"]),
+        .systemLibrary(name: "_COMP", path: "Sources/_COMP"),    // libgomp (GCC's OpenMP runtime)
+        .target(name: "SRSupport", dependencies: ["_COMP"]),
+        .target(
+            name: "SRTensor", dependencies: ["SRSupport", "_CDNNL", "_CBLAS"], exclude: ["README.md"],
+            // Prefer Debian's OpenMP build of OpenBLAS at run time (libopenblas0-openmp): one OpenMP
+            // pool for oneDNN, OpenBLAS and the Swift loops. Without it, the default build is used.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "/usr/lib/x86_64-linux-gnu/openblas-openmp"])]),
         .target(name: "SRNN", dependencies: ["SRTensor"], exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
@@ -33,6 +39,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),
+
+        .executableTarget(name: "diffsr-bench", dependencies: ["SRTensor", "SRNN"], path: "Benchmarks/Sources/diffsr-bench"),
 
         .target(name: "_TestSupport", dependencies: ["SRImage", "SRTensor"], path: "Tests/_TestSupport"),
         .testTarget(name: "SRTensorTests", dependencies: ["SRTensor", "_TestSupport"]),

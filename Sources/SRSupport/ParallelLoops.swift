@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import _COMP
 
 /// The number of threads the Swift compute loops of every target use (default: all active
 /// cores). The tensor engine's `Parallelism.setThreadCount` also configures OpenBLAS and oneDNN.
@@ -12,13 +13,28 @@ public enum ComputeThreads {
         return n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
     }
 
-    /// Sets the thread count (`0` = all active cores).
-    public static func set(_ count: Int) { configured.store(max(count, 0), ordering: .relaxed) }
+    /// Sets the thread count (`0` = all active cores), also for the OpenMP pool.
+    public static func set(_ count: Int) {
+        configured.store(max(count, 0), ordering: .relaxed)
+        omp_set_num_threads(Int32(self.count))
+    }
+}
+
+/// The work of one `parallelChunks` call, handed to the OpenMP threads.
+private final class ChunkedWork {
+    let count: Int
+    let chunks: Int
+    let body: (Range<Int>) -> Void
+    init(count: Int, chunks: Int, body: @escaping (Range<Int>) -> Void) {
+        self.count = count
+        self.chunks = chunks
+        self.body = body
+    }
 }
 
 /// Runs `body(range)` over `0..<count` split into contiguous chunks across `ComputeThreads.count`
 /// threads when there is at least `grain` work per chunk; otherwise inline. Chunks must write
-/// disjoint outputs.
+/// disjoint outputs. The threads are OpenMP's (`GOMP_parallel`), the pool oneDNN also uses.
 @inline(__always)
 public func parallelChunks(_ count: Int, grain: Int = 1 << 14, _ body: (Range<Int>) -> Void) {
     let threads = ComputeThreads.count
@@ -28,9 +44,17 @@ public func parallelChunks(_ count: Int, grain: Int = 1 << 14, _ body: (Range<In
     }
     let chunks = min(threads, (count + grain - 1) / grain)
     withoutActuallyEscaping(body) { escapable in
-        nonisolated(unsafe) let task = escapable
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            task((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+        let work = ChunkedWork(count: count, chunks: chunks, body: escapable)
+        withExtendedLifetime(work) {
+            GOMP_parallel({ context in
+                let work = Unmanaged<ChunkedWork>.fromOpaque(context!).takeUnretainedValue()
+                let thread = Int(omp_get_thread_num()), team = Int(omp_get_num_threads())
+                var chunk = thread
+                while chunk < work.chunks {
+                    work.body((work.count * chunk / work.chunks)..<(work.count * (chunk + 1) / work.chunks))
+                    chunk += team
+                }
+            }, Unmanaged.passUnretained(work).toOpaque(), UInt32(chunks), 0)
         }
     }
 }

@@ -99,39 +99,41 @@ extension Tensor {
 }
 
 /// Per-channel sums over pixels of an `[pixels, channels]` block: Σ a and Σ a² (or Σ a·b when
-/// `second` is given), in Double, split across cores.
+/// `second` is given), accumulated in Float over runs of 64 pixels and in Double across runs,
+/// split across cores.
 func channelSums(_ a: UnsafePointer<Float>, pixels: Int, channels c: Int, second b: UnsafePointer<Float>?) -> ([Double], [Double]) {
     let threads = Swift.min(Parallelism.threadCount, Swift.max(1, pixels * c / (1 << 14)))
-    var partial1 = [[Double]](repeating: [Double](repeating: 0, count: c), count: threads)
-    var partial2 = partial1
-    partial1.withUnsafeMutableBufferPointer { p1 in partial2.withUnsafeMutableBufferPointer { p2 in
-        let p1b = p1.baseAddress!, p2b = p2.baseAddress!
-        let run: (Int) -> Void = { t in
-            var s1 = [Float](repeating: 0, count: c), s2 = [Float](repeating: 0, count: c)
-            var d1 = [Double](repeating: 0, count: c), d2 = [Double](repeating: 0, count: c)
-            let start = pixels * t / threads, end = pixels * (t + 1) / threads
-            var counter = 0
-            for p in start..<end {
-                let row = a + p * c
-                if let b {
-                    let other = b + p * c
+    let partial = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c * threads)
+    partial.initialize(repeating: 0, count: 2 * c * threads)
+    defer { partial.deallocate() }
+    parallelForEach(threads) { t in
+        let s1 = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
+        defer { s1.deallocate() }
+        let s2 = s1 + c
+        let d1 = partial + 2 * c * t, d2 = d1 + c
+        let start = pixels * t / threads, end = pixels * (t + 1) / threads
+        var p = start
+        while p < end {
+            let runEnd = Swift.min(p + 64, end)
+            s1.initialize(repeating: 0, count: 2 * c)
+            if let b {
+                for q in p..<runEnd {
+                    let row = a + q * c, other = b + q * c
                     for k in 0..<c { s1[k] += row[k]; s2[k] += row[k] * other[k] }
-                } else {
-                    for k in 0..<c { s1[k] += row[k]; s2[k] += row[k] * row[k] }
                 }
-                counter += 1
-                if counter == 64 {   // flush Float partials to Double every 64 pixels
-                    for k in 0..<c { d1[k] += Double(s1[k]); d2[k] += Double(s2[k]); s1[k] = 0; s2[k] = 0 }
-                    counter = 0
+            } else {
+                for q in p..<runEnd {
+                    let row = a + q * c
+                    for k in 0..<c { s1[k] += row[k]; s2[k] += row[k] * row[k] }
                 }
             }
             for k in 0..<c { d1[k] += Double(s1[k]); d2[k] += Double(s2[k]) }
-            p1b[t] = d1
-            p2b[t] = d2
+            p = runEnd
         }
-        parallelForEach(threads, run)
-    } }
-    var s1 = [Double](repeating: 0, count: c), s2 = [Double](repeating: 0, count: c)
-    for t in 0..<threads { for k in 0..<c { s1[k] += partial1[t][k]; s2[k] += partial2[t][k] } }
-    return (s1, s2)
+    }
+    var sums = [Double](repeating: 0, count: c), products = [Double](repeating: 0, count: c)
+    for t in 0..<threads {
+        for k in 0..<c { sums[k] += partial[2 * c * t + k]; products[k] += partial[2 * c * t + c + k] }
+    }
+    return (sums, products)
 }

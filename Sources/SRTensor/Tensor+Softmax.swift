@@ -2,8 +2,10 @@ import Foundation
 import SRSupport
 
 extension Tensor {
-    /// Softmax over the last axis (max-subtracted, as PyTorch's `softmax(dim=-1)`).
-    public func softmax() -> Tensor {
+    /// Softmax over the last axis (max-subtracted, as PyTorch's `softmax(dim=-1)`), of
+    /// `scale · x` when a scale is given (fused: attention scores need no separate pass).
+    public func softmax(scale: Float = 1) -> Tensor {
+        precondition(scale > 0, "softmax scale must be positive, got \(scale)")
         let c = shape[rank - 1], rows = count / Swift.max(c, 1)
         let x = self
         let y = Tensor.filled(shape: shape) { out in
@@ -13,8 +15,10 @@ extension Tensor {
                     let i = src + r * c, o = out + r * c
                     var m = -Float.infinity
                     for k in 0..<c { m = Swift.max(m, i[k]) }
+                    let shift = m * scale
+                    for k in 0..<c { o[k] = VectorMath.exp(i[k] * scale - shift) }
                     var s: Float = 0
-                    for k in 0..<c { let e = Foundation.exp(i[k] - m); o[k] = e; s += e }
+                    for k in 0..<c { s += o[k] }
                     let inv = 1 / s
                     for k in 0..<c { o[k] *= inv }
                 }
@@ -29,7 +33,7 @@ extension Tensor {
                         let yr = yp + r * c, gr = gp + r * c, o = out + r * c
                         var dot: Float = 0
                         for k in 0..<c { dot += yr[k] * gr[k] }
-                        for k in 0..<c { o[k] = yr[k] * (gr[k] - dot) }
+                        for k in 0..<c { o[k] = scale * yr[k] * (gr[k] - dot) }
                     }
                 }
             }]
@@ -58,8 +62,7 @@ extension Tensor {
             heads == 1 ? t : t.reshaped(to: [b, length, heads, features / heads]).permuted([0, 2, 1, 3])
         }
         let q = split(query, lq, dq), k = split(key, lk, dk), v = split(value, lk, dv)
-        let scores = matmul(q, k, transposeB: true) * (1 / Float(d).squareRoot())
-        let out = matmul(scores.softmax(), v)
+        let out = matmul(matmul(q, k, transposeB: true).softmax(scale: 1 / Float(d).squareRoot()), v)
         return heads == 1 ? out : out.permuted([0, 2, 1, 3]).reshaped(to: [b, lq, dv])
     }
 }

@@ -1,16 +1,16 @@
 import Foundation
 import SRSupport
 
-/// A unary elementwise operation, specialized by the compiler in `mapped`.
+/// A unary elementwise operation, specialized (and vectorized) by the compiler in `mapped`.
 protocol UnaryOperation { static func apply(_ x: Float) -> Float }
 
-enum ExpOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.exp(x) } }
+enum ExpOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { VectorMath.exp(x) } }
 enum LogOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.log(x) } }
 enum SqrtOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x.squareRoot() } }
 enum RsqrtOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { 1 / x.squareRoot() } }
 enum TanhOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.tanh(x) } }
-enum SigmoidOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) } }
-enum SiLUOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x / (1 + Foundation.exp(-x)) } }
+enum SigmoidOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { 1 / (1 + VectorMath.exp(-x)) } }
+enum SiLUOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x / (1 + VectorMath.exp(-x)) } }
 enum ReLUOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? x : 0 } }
 enum StepOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? 1 : 0 } }
 enum SquareOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x * x } }
@@ -29,7 +29,7 @@ enum GELUDerivative: UnaryOperation {
 /// d SiLU / dx = σ(x)(1 + x(1 − σ(x))).
 enum SiLUDerivative: UnaryOperation {
     @inline(__always) static func apply(_ x: Float) -> Float {
-        let s = 1 / (1 + Foundation.exp(-x))
+        let s = 1 / (1 + VectorMath.exp(-x))
         return s * (1 + x * (1 - s))
     }
 }

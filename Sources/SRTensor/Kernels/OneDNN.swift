@@ -28,7 +28,6 @@ enum OneDNN {
 
     static let context = Context()
 
-    static func setThreadCount(_ count: Int) { omp_set_num_threads(Int32(count)) }
 
     /// A memory descriptor for dims (logical oneDNN order) in a given format tag.
     static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
