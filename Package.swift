@@ -20,7 +20,7 @@ let package = Package(
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS"),  // libopenblas-dev
 
         .systemLibrary(name: "_COMP", path: "Sources/_COMP"),    // libgomp (GCC's OpenMP runtime)
-        .target(name: "SRSupport", dependencies: ["_COMP"]),
+        .target(name: "SRSupport", dependencies: ["_COMP"], exclude: ["README.md"]),
         .target(
             name: "SRTensor", dependencies: ["SRSupport", "_CDNNL", "_CBLAS"], exclude: ["README.md"],
             // Prefer Debian's OpenMP build of OpenBLAS at run time (libopenblas0-openmp): one OpenMP

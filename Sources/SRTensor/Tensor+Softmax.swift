@@ -13,13 +13,9 @@ extension Tensor {
             parallelChunks(rows, grain: Swift.max(1, (1 << 13) / Swift.max(c, 1))) { range in
                 for r in range {
                     let i = src + r * c, o = out + r * c
-                    var m = -Float.infinity
-                    for k in 0..<c { m = Swift.max(m, i[k]) }
-                    let shift = m * scale
+                    let shift = VectorMath.maximum(i, count: c) * scale
                     for k in 0..<c { o[k] = VectorMath.exp(i[k] * scale - shift) }
-                    var s: Float = 0
-                    for k in 0..<c { s += o[k] }
-                    let inv = 1 / s
+                    let inv = 1 / VectorMath.sum(o, count: c)
                     for k in 0..<c { o[k] *= inv }
                 }
             }
@@ -31,8 +27,7 @@ extension Tensor {
                 parallelChunks(rows, grain: Swift.max(1, (1 << 13) / Swift.max(c, 1))) { range in
                     for r in range {
                         let yr = yp + r * c, gr = gp + r * c, o = out + r * c
-                        var dot: Float = 0
-                        for k in 0..<c { dot += yr[k] * gr[k] }
+                        let dot = VectorMath.dot(yr, gr, count: c)
                         for k in 0..<c { o[k] = scale * yr[k] * (gr[k] - dot) }
                     }
                 }
@@ -62,7 +57,46 @@ extension Tensor {
             heads == 1 ? t : t.reshaped(to: [b, length, heads, features / heads]).permuted([0, 2, 1, 3])
         }
         let q = split(query, lq, dq), k = split(key, lk, dk), v = split(value, lk, dv)
-        let out = matmul(matmul(q, k, transposeB: true).softmax(scale: 1 / Float(d).squareRoot()), v)
-        return heads == 1 ? out : out.permuted([0, 2, 1, 3]).reshaped(to: [b, lq, dv])
+        let out = scaledDotProductAttention(query: q.reshaped(to: [b * heads, lq, d]), key: k.reshaped(to: [b * heads, lk, d]),
+                                            value: v.reshaped(to: [b * heads, lk, dv / heads]), scale: 1 / Float(d).squareRoot())
+        return heads == 1 ? out : out.reshaped(to: [b, heads, lq, dv / heads]).permuted([0, 2, 1, 3]).reshaped(to: [b, lq, dv])
+    }
+
+    /// softmax(scale · q·kᵀ)·v for `[B, Lq, d]`, `[B, Lk, d]`, `[B, Lk, dv]` → `[B, Lq, dv]` (heads
+    /// already split into the batch axis).
+    ///
+    /// When no input is tracked for gradients (inference), the scores are computed in blocks of
+    /// query rows that stay in cache (GEMM, softmax, GEMM per block, blocks across the cores)
+    /// instead of materializing the whole Lq×Lk matrix; with gradients it records the graph of
+    /// matmul → softmax → matmul.
+    public static func scaledDotProductAttention(query q: Tensor, key k: Tensor, value v: Tensor, scale: Float) -> Tensor {
+        precondition(q.rank == 3 && k.rank == 3 && v.rank == 3 && q.shape[0] == k.shape[0] && k.shape[0] == v.shape[0]
+                     && q.shape[2] == k.shape[2] && k.shape[1] == v.shape[1], "attention shapes: \(q.shape), \(k.shape), \(v.shape)")
+        let tracked = GradientMode.isRecording && (q.isTracked || k.isTracked || v.isTracked)
+        if tracked { return matmul(matmul(q, k, transposeB: true).softmax(scale: scale), v) }
+        let (batches, lq, d) = (q.shape[0], q.shape[1], q.shape[2])
+        let (lk, dv) = (k.shape[1], v.shape[2])
+        let block = 64
+        let blocksPerBatch = (lq + block - 1) / block
+        return Tensor.filled(shape: [batches, lq, dv]) { out in
+            let qp = q.storage.pointer, kp = k.storage.pointer, vp = v.storage.pointer
+            parallelChunks(batches * blocksPerBatch, grain: 1) { range in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * lk)
+                defer { scores.deallocate() }
+                for index in range {
+                    let b = index / blocksPerBatch, start = (index % blocksPerBatch) * block
+                    let rows = Swift.min(block, lq - start)
+                    BLAS.gemm(qp + (b * lq + start) * d, kp + b * lk * d, scores, m: rows, n: lk, k: d, transposeB: true)
+                    for r in 0..<rows {
+                        let row = scores + r * lk
+                        let shift = VectorMath.maximum(row, count: lk) * scale
+                        for c in 0..<lk { row[c] = VectorMath.exp(row[c] * scale - shift) }
+                        let inverse = 1 / VectorMath.sum(row, count: lk)
+                        for c in 0..<lk { row[c] *= inverse }
+                    }
+                    BLAS.gemm(scores, vp + b * lk * dv, out + (b * lq + start) * dv, m: rows, n: dv, k: lk)
+                }
+            }
+        }
     }
 }

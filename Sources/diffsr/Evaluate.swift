@@ -41,6 +41,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Output format: table, json or csv.")
     var format: OutputFormat = .table
 
+    @OptionGroup var compute: ComputeOptions
+
     @Option(help: "NIQE pristine parameters (niqe_pris_params.npz); default: $DIFFSR_NIQE_PARAMS or .cache/niqe/.")
     var niqeParams: String?
 
@@ -70,6 +72,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        compute.apply()
         try runReportingErrors {
             let names = metricNames
             let border = cropBorder ?? scale ?? 0

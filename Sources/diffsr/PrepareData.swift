@@ -18,10 +18,13 @@ struct PrepareData: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder.")
     var output: String = "data"
 
+    @OptionGroup var compute: ComputeOptions
+
     @Option(help: "Comma-separated splits to build (default: all).")
     var splits: String?
 
     func run() throws {
+        compute.apply()
         try runReportingErrors {
             let parsed = try DatasetManifest(contentsOfFile: manifest)
             let wanted = splits.map { Set($0.split(separator: ",").map { String($0) }) }

@@ -27,6 +27,8 @@ struct Resize: ParsableCommand {
     @Option(help: "JPEG quality (1-100) when the output is a JPEG.")
     var quality: Int = 95
 
+    @OptionGroup var compute: ComputeOptions
+
     @Option(help: "Refuse images with more pixels than this (decompression-bomb guard).")
     var pixelLimit: Int = 100_000_000
 
@@ -39,6 +41,7 @@ struct Resize: ParsableCommand {
     }
 
     func run() throws {
+        compute.apply()
         try runReportingErrors {
             let image = try Image(contentsOfFile: input, options: ImageDecodingOptions(pixelLimit: pixelLimit))
             let result: Image

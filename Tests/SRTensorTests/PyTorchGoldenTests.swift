@@ -75,3 +75,17 @@ struct PyTorchGoldenTests {
               bilinear.tensor("grad_x"))
     }
 }
+
+@Suite("Attention paths agree")
+struct AttentionPathTests {
+    @Test("The blocked inference path equals the recorded graph over several blocks")
+    func blockedEqualsGraph() {
+        let q = testTensor([3, 150, 16], seed: 61), k = testTensor([3, 70, 16], seed: 62), v = testTensor([3, 70, 5], seed: 63)
+        let blocked = withoutGradients { Tensor.scaledDotProductAttention(query: q, key: k, value: v, scale: 0.3) }
+        let graph = valueAndGradient(at: [q, k, v]) { t in
+            Tensor.scaledDotProductAttention(query: t[0], key: t[1], value: t[2], scale: 0.3)
+        }.value
+        #expect(blocked.shape == [3, 150, 5])
+        #expect(relativeError(blocked, graph) < 1e-5)
+    }
+}

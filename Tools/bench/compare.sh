@@ -1,26 +1,37 @@
 #!/usr/bin/env bash
-# Runs the engine benchmark (Swift, release) and the same cases in PyTorch back to back, on the
-# same machine in one run, and prints a Markdown table with the time ratio swift/torch (< 1 means
-# the Swift engine is faster). Needs a Python with torch: PYTHON=/path/to/python (default python3).
-# Usage: Tools/bench/compare.sh [--filter TEXT]
+# Runs the engine benchmark (Swift, release) and the same cases in PyTorch on the same machine in
+# one run, alternating the two for ROUNDS rounds (default 3; the machines here are shared and
+# noisy), and prints a Markdown table with the median time ratio Swift/PyTorch per case (< 1: the
+# Swift engine is faster). Needs a Python with torch: PYTHON=/path/to/python (default python3).
+# Usage: [ROUNDS=3] [PYTHON=python3] Tools/bench/compare.sh [--filter TEXT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python="${PYTHON:-python3}"
+rounds="${ROUNDS:-3}"
 swift build -c release --product diffsr-bench >/dev/null
 out=$(mktemp -d)
-.build/release/diffsr-bench "$@" > "$out/swift.jsonl"
-"$python" Tools/bench/torch_bench.py "$@" > "$out/torch.jsonl"
-"$python" - "$out/swift.jsonl" "$out/torch.jsonl" <<'PY'
-import json, platform, subprocess, sys
-swift = [json.loads(l) for l in open(sys.argv[1])]
-torch = {r["name"]: r for r in map(json.loads, open(sys.argv[2]))}
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-print(f"CPU: {cpu}, threads: {swift[0]['threads'] if swift else '?'}\n")
+for round in $(seq 1 "$rounds"); do
+  .build/release/diffsr-bench "$@" > "$out/swift.$round.jsonl"
+  "$python" Tools/bench/torch_bench.py "$@" > "$out/torch.$round.jsonl"
+done
+"$python" - "$out" "$rounds" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+load = lambda path: [json.loads(l) for l in open(path)]
+swift = [load(f"{out}/swift.{r}.jsonl") for r in range(1, rounds + 1)]
+torch = [{x["name"]: x for x in load(f"{out}/torch.{r}.jsonl")} for r in range(1, rounds + 1)]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+backend = next(iter(torch[0].values()))["backend"] if torch[0] else "?"
+print(f"CPU: {cpu}; threads: {swift[0][0]['threads'] if swift[0] else '?'}; reference: {backend}; {rounds} alternating rounds, medians\n")
 print("| case | Swift ms | Swift GFLOP/s | PyTorch ms | PyTorch GFLOP/s | time ratio Swift/PyTorch |")
 print("|---|---|---|---|---|---|")
-for s in swift:
-    t = torch.get(s["name"], {})
-    ratio = s["median_ms"] / t["median_ms"] if t.get("median_ms") else float("nan")
-    g = lambda r: "-" if r.get("gflops") is None else f"{r['gflops']:.1f}"
-    print(f"| {s['name']} | {s['median_ms']:.3f} | {g(s)} | {t.get('median_ms', float('nan')):.3f} | {g(t)} | {ratio:.2f} |")
+for i, first in enumerate(swift[0]):
+    name = first["name"]
+    s_ms = statistics.median(r[i]["median_ms"] for r in swift)
+    t_ms = [t[name]["median_ms"] for t in torch if name in t]
+    ratios = [r[i]["median_ms"] / t[name]["median_ms"] for r, t in zip(swift, torch) if name in t]
+    gf = lambda ms, base: "-" if base.get("gflops") is None else f"{base['gflops'] * base['median_ms'] / ms:.1f}"
+    t0 = torch[0].get(name, {})
+    tm = statistics.median(t_ms) if t_ms else float("nan")
+    print(f"| {name} | {s_ms:.3f} | {gf(s_ms, first)} | {tm:.3f} | {gf(tm, t0) if t0 else '-'} | {statistics.median(ratios):.2f} |")
 PY

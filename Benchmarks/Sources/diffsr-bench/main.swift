@@ -100,7 +100,9 @@ for c in cases {
         let flops = 2.0 * Double(n * h * w * k * ch * r * r)
         if backward {
             let g = random([n, h, w, k])
-            let t = measure { _ = valueAndGradient(at: [x, weights, bias]) { p in (Tensor.conv2d(p[0], weights: p[1], bias: p[2], padding: r / 2) * g).sum() } }
+            let t = measure {
+                _ = valueWithPullback(at: [x, weights, bias]) { p in Tensor.conv2d(p[0], weights: p[1], bias: p[2], padding: r / 2) }.pullback(g)
+            }
             let forward = measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }
             emit(name, seconds: t - forward, flops: 2 * flops, backend: "onednn")   // backward-data + backward-weights
         } else {
@@ -115,8 +117,11 @@ for c in cases {
         let x = random([n, h, w, ch]), gamma = random([ch]), beta = random([ch])
         if backward {
             let g = random([n, h, w, ch])
-            let t = measure { _ = valueAndGradient(at: [x, gamma, beta]) { p in (p[0].groupNormalized(groups: groups, scale: p[1], offset: p[2]) * g).sum() } }
-            emit(name, seconds: t, flops: 0, backend: "swift")
+            let t = measure {
+                _ = valueWithPullback(at: [x, gamma, beta]) { p in p[0].groupNormalized(groups: groups, scale: p[1], offset: p[2]) }.pullback(g)
+            }
+            let forward = measure { _ = x.groupNormalized(groups: groups, scale: gamma, offset: beta) }
+            emit(name, seconds: t - forward, flops: 0, backend: "swift")
         } else {
             emit(name, seconds: measure { _ = x.groupNormalized(groups: groups, scale: gamma, offset: beta) }, flops: 0, backend: "swift")
         }

@@ -29,9 +29,9 @@ public final class Attention2D: Module, @unchecked Sendable {
         let projected = qkv(norm(input)).reshaped(to: [n, h * w, heads, 3, d]).permuted([3, 0, 2, 1, 4])
         func part(_ i: Int) -> Tensor { projected.sliced(alongAxis: 0, from: i, count: 1).reshaped(to: [n * heads, h * w, d]) }
         let (q, k, v) = (part(0), part(1), part(2))
-        let scores = Tensor.matmul(q, k, transposeB: true)
-        let attended = Tensor.matmul(scores.softmax(scale: 1 / Float(c).squareRoot()), v)   // [N·heads, HW, d]
-            .reshaped(to: [n, heads, h * w, d]).permuted([0, 2, 1, 3]).reshaped(to: [n, h, w, c])
+        var attended = Tensor.scaledDotProductAttention(query: q, key: k, value: v, scale: 1 / Float(c).squareRoot())
+        if heads > 1 { attended = attended.reshaped(to: [n, heads, h * w, d]).permuted([0, 2, 1, 3]) }
+        attended = attended.reshaped(to: [n, h, w, c])
         return input + out(attended)
     }
 }

@@ -23,8 +23,29 @@ public func valueAndGradient(at xs: [Tensor], of f: ([Tensor]) throws -> Tensor)
     }
 }
 
-/// Gradients of the sum of `output` for each of `targets` (nil where `output` does not depend on it).
-func backpropagate(from output: Tensor, to targets: [GradientNode]) -> [Tensor?] {
+/// The value of `f` at `xs` and its pullback: given a cotangent `v` shaped like the value, the
+/// vector–Jacobian products vᵀ·∂f/∂xᵢ (PyTorch's `autograd.grad(out, xs, grad_outputs=v)`).
+public func valueWithPullback(at xs: [Tensor], of f: ([Tensor]) throws -> Tensor) rethrows
+    -> (value: Tensor, pullback: (Tensor) -> [Tensor]) {
+    try GradientMode.$isRecording.withValue(true) {
+        let leaves = xs.map { x -> Tensor in
+            var leaf = x.detached
+            leaf.node = GradientNode(inputs: [], shape: x.shape, pullback: nil)
+            return leaf
+        }
+        let value = try f(leaves)
+        let pullback: (Tensor) -> [Tensor] = { seed in
+            precondition(seed.shape == value.shape, "cotangent shape \(seed.shape) for a value of shape \(value.shape)")
+            let gradients = backpropagate(from: value, to: leaves.map { $0.node! }, seed: seed)
+            return zip(gradients, xs).map { $0 ?? Tensor.zeros($1.shape) }
+        }
+        return (value.detached, pullback)
+    }
+}
+
+/// Gradients of `seed · output` (the sum of `output` when no seed is given) for each of `targets`
+/// (nil where `output` does not depend on it).
+func backpropagate(from output: Tensor, to targets: [GradientNode], seed: Tensor? = nil) -> [Tensor?] {
     guard let root = output.node else { return targets.map { _ in nil } }
     // Collect the graph reachable from the output.
     var nodes: [Int: GradientNode] = [:]
@@ -34,7 +55,7 @@ func backpropagate(from output: Tensor, to targets: [GradientNode]) -> [Tensor?]
         nodes[node.id] = node
         stack.append(contentsOf: node.inputs)
     }
-    var gradients: [Int: Tensor] = [root.id: Tensor.ones(output.shape)]
+    var gradients: [Int: Tensor] = [root.id: seed?.detached ?? Tensor.ones(output.shape)]
     let wanted = Set(targets.map(\.id))
     for id in nodes.keys.sorted(by: >) {
         let node = nodes[id]!

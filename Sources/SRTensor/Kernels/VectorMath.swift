@@ -29,3 +29,47 @@ enum VectorMath {
         return p * scale1 * scale2
     }
 }
+
+extension VectorMath {
+    /// The maximum of `count` floats (8 lanes at a time; NaNs are not propagated).
+    @inline(__always)
+    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= count {
+            lanes = pointwiseMax(lanes, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+            i += 8
+        }
+        var m = lanes.max()
+        while i < count { m = Swift.max(m, x[i]); i += 1 }
+        return m
+    }
+
+    /// The sum of `count` floats (8 lanes at a time).
+    @inline(__always)
+    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var s = lanes.sum()
+        while i < count { s += x[i]; i += 1 }
+        return s
+    }
+
+    /// Σ x·y over `count` floats (8 lanes at a time).
+    @inline(__always)
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var s = lanes.sum()
+        while i < count { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+}
