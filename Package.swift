@@ -40,7 +40,7 @@ let package = Package(
             ],
             exclude: ["README.md"]),
 
-        .executableTarget(name: "diffsr-bench", dependencies: ["SRTensor", "SRNN"], path: "Benchmarks/Sources/diffsr-bench"),
+        .executableTarget(name: "diffsr-bench", dependencies: ["SRTensor", "SRNN"], path: "Benchmarks/Sources/diffsr-bench"),   // Benchmarks/README.md
 
         .target(name: "_TestSupport", dependencies: ["SRImage", "SRTensor"], path: "Tests/_TestSupport"),
         .testTarget(name: "SRTensorTests", dependencies: ["SRTensor", "_TestSupport"]),
