@@ -42,6 +42,15 @@ static void srjpeg_emit_message(j_common_ptr cinfo, int level) {
     }
 }
 
+/// Installs the error manager that records messages in `info` and long-jumps on fatal errors.
+static struct jpeg_error_mgr *srjpeg_errors(srjpeg_error_mgr *err, srjpeg_info *info) {
+    struct jpeg_error_mgr *base = jpeg_std_error(&err->base);
+    err->base.error_exit = srjpeg_error_exit;
+    err->base.emit_message = srjpeg_emit_message;
+    err->info = info;
+    return base;
+}
+
 /// Decodes a JPEG held in memory. With `out == NULL` it stops after the header (filling `info`);
 /// otherwise it decodes into `out` (height rows of width*channels bytes).
 static int srjpeg_decode(const unsigned char *data, size_t size, srjpeg_info *info,
@@ -50,10 +59,7 @@ static int srjpeg_decode(const unsigned char *data, size_t size, srjpeg_info *in
     struct jpeg_decompress_struct cinfo;
     srjpeg_error_mgr err;
     memset(&cinfo, 0, sizeof(cinfo));
-    cinfo.err = jpeg_std_error(&err.base);
-    err.base.error_exit = srjpeg_error_exit;
-    err.base.emit_message = srjpeg_emit_message;
-    err.info = info;
+    cinfo.err = srjpeg_errors(&err, info);
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
         return 1;
@@ -114,10 +120,7 @@ static int srjpeg_encode(const unsigned char *samples, unsigned int width, unsig
     struct jpeg_compress_struct cinfo;
     srjpeg_error_mgr err;
     memset(&cinfo, 0, sizeof(cinfo));
-    cinfo.err = jpeg_std_error(&err.base);
-    err.base.error_exit = srjpeg_error_exit;
-    err.base.emit_message = srjpeg_emit_message;
-    err.info = info;
+    cinfo.err = srjpeg_errors(&err, info);
     if (setjmp(err.jump)) {
         jpeg_destroy_compress(&cinfo);
         if (*outData) { free(*outData); *outData = NULL; }

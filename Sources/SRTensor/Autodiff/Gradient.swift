@@ -11,16 +11,8 @@ public func valueAndGradient(at x: Tensor, of f: (Tensor) throws -> Tensor) reth
 
 /// The value of `f` at `xs` and the gradients of its sum with respect to each of `xs`.
 public func valueAndGradient(at xs: [Tensor], of f: ([Tensor]) throws -> Tensor) rethrows -> (value: Tensor, gradients: [Tensor]) {
-    try GradientMode.$isRecording.withValue(true) {
-        let leaves = xs.map { x -> Tensor in
-            var leaf = x.detached
-            leaf.node = GradientNode(inputs: [], shape: x.shape, pullback: nil)
-            return leaf
-        }
-        let value = try f(leaves)
-        let gradients = backpropagate(from: value, to: leaves.map { $0.node! })
-        return (value.detached, zip(gradients, xs).map { $0 ?? Tensor.zeros($1.shape) })
-    }
+    let (value, pullback) = try valueWithPullback(at: xs, of: f)
+    return (value, pullback(Tensor.ones(value.shape)))
 }
 
 /// The value of `f` at `xs` and its pullback: given a cotangent `v` shaped like the value, the
