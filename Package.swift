@@ -27,11 +27,12 @@ let package = Package(
             // pool for oneDNN, OpenBLAS and the Swift loops. Without it, the default build is used.
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "/usr/lib/x86_64-linux-gnu/openblas-openmp"])]),
         .target(name: "SRNN", dependencies: ["SRTensor"], exclude: ["README.md"]),
+        .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint"], exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRImage"], exclude: ["README.md"]),
-        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRCheckpoint", "SRImage", "SRMetrics", "SRTraining"]),
+        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "SRTensorTests", dependencies: ["SRTensor", "_TestSupport"]),
         .testTarget(name: "SRNNTests", dependencies: ["SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRCheckpointTests", dependencies: ["SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRModelsTests", dependencies: ["SRModels", "SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),

@@ -2,6 +2,7 @@
 @_exported import SRTensor
 @_exported import SRNN
 @_exported import SRCheckpoint
+@_exported import SRModels
 @_exported import SRImage
 @_exported import SRMetrics
 @_exported import SRTraining

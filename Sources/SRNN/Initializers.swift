@@ -2,10 +2,19 @@ import SRTensor
 
 /// PyTorch's default initializations, drawn from an explicit generator.
 public enum Initializer {
-    /// U(−bound, bound).
+    /// U(−bound, bound): two 24-bit uniforms per 64-bit draw of the generator.
     public static func uniform<G: RandomNumberGenerator>(_ shape: [Int], bound: Float, using generator: inout G) -> Tensor {
-        let values = (0..<shape.reduce(1, *)).map { _ in Float.random(in: -bound...bound, using: &generator) }
-        return Tensor(shape: shape, values: values)
+        let count = shape.reduce(1, *)
+        return Tensor.filled(shape: shape) { out in
+            let scale = 2 * bound / Float(1 << 24)
+            var i = 0
+            while i < count {
+                let bits = generator.next()
+                out[i] = Float(bits & 0xFF_FFFF) * scale - bound
+                if i + 1 < count { out[i + 1] = Float((bits >> 32) & 0xFF_FFFF) * scale - bound }
+                i += 2
+            }
+        }
     }
 
     /// `nn.Linear`/`nn.Conv2d` default: kaiming_uniform(a = √5) for weights, i.e. U(±1/√fanIn),

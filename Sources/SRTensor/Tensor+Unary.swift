@@ -11,6 +11,8 @@ enum RsqrtOperation: UnaryOperation { @inline(__always) static func apply(_ x: F
 enum TanhOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.tanh(x) } }
 enum SigmoidOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { 1 / (1 + VectorMath.exp(-x)) } }
 enum SiLUOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x / (1 + VectorMath.exp(-x)) } }
+enum SinOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.sin(x) } }
+enum CosOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.cos(x) } }
 enum ReLUOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? x : 0 } }
 enum StepOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? 1 : 0 } }
 enum SquareOperation: UnaryOperation { @inline(__always) static func apply(_ x: Float) -> Float { x * x } }
@@ -66,6 +68,10 @@ extension Tensor {
     public func silu() -> Tensor { unary(SiLUOperation.self) { x, _ in x.mapped(SiLUDerivative.self) } }
     /// GELU, exact (erf) form as PyTorch's default.
     public func gelu() -> Tensor { unary(GELUOperation.self) { x, _ in x.mapped(GELUDerivative.self) } }
+    /// sin x elementwise.
+    public func sin() -> Tensor { unary(SinOperation.self) { x, _ in x.mapped(CosOperation.self) } }
+    /// cos x elementwise.
+    public func cos() -> Tensor { unary(CosOperation.self) { x, _ in -x.mapped(SinOperation.self) } }
     /// max(x, 0).
     public func relu() -> Tensor { unary(ReLUOperation.self) { x, _ in x.mapped(StepOperation.self) } }
     /// x² elementwise.
