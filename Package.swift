@@ -27,12 +27,13 @@ let package = Package(
             // pool for oneDNN, OpenBLAS and the Swift loops. Without it, the default build is used.
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "/usr/lib/x86_64-linux-gnu/openblas-openmp"])]),
         .target(name: "SRNN", dependencies: ["SRTensor"], exclude: ["README.md"]),
+        .target(name: "SRDiffusion", dependencies: ["SRTensor"], exclude: ["README.md"]),
         .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint"], exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRImage"], exclude: ["README.md"]),
-        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRImage", "SRMetrics", "SRTraining"]),
+        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
@@ -48,6 +49,7 @@ let package = Package(
         .testTarget(name: "SRNNTests", dependencies: ["SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRCheckpointTests", dependencies: ["SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRModelsTests", dependencies: ["SRModels", "SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRDiffusionTests", dependencies: ["SRDiffusion", "SRModels", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),

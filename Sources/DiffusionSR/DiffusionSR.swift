@@ -3,6 +3,7 @@
 @_exported import SRNN
 @_exported import SRCheckpoint
 @_exported import SRModels
+@_exported import SRDiffusion
 @_exported import SRImage
 @_exported import SRMetrics
 @_exported import SRTraining

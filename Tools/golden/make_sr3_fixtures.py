@@ -52,6 +52,26 @@ def main():
                    "config": c, "keys": sorted(state.keys()), "parameter_count": sum(p.numel() for p in model.parameters()),
                    "input": {"shape": [2, 16, 16, 6], "values": nhwc(x)}, "noise_level": [0.3, 0.8],
                    "output": {"shape": [2, 16, 16, 3], "values": nhwc(out)}}, f)
+    # Beta schedules of the reference's make_beta_schedule.
+    spec = importlib.util.spec_from_file_location("sr3_diffusion", os.path.join(args.reference, "model", "sr3_modules", "diffusion.py"))
+    diffusion = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(diffusion)
+    schedules = {}
+    for kind in ["linear", "quad", "warmup10", "warmup50", "const", "jsd", "cosine"]:
+        betas = diffusion.make_beta_schedule(kind, 50, linear_start=1e-4, linear_end=2e-2)
+        schedules[kind] = [float(b) for b in (betas.tolist() if hasattr(betas, "tolist") else betas)]
+    # The reference's full sampling loop on the tiny model, from a seeded torch generator.
+    gaussian = diffusion.GaussianDiffusion(model, image_size=16, channels=3, loss_type="l1", conditional=True)
+    gaussian.set_new_noise_schedule({"schedule": "linear", "n_timestep": 8, "linear_start": 1e-4, "linear_end": 0.2}, "cpu")
+    condition = torch.randn(1, 3, 16, 16).clamp(-1, 1)
+    torch.manual_seed(1234)
+    with torch.no_grad():
+        sample = gaussian.super_resolution(condition)
+    with open(os.path.join(OUT, "sampling.json"), "w") as f:
+        json.dump({"generator": "Tools/golden/make_sr3_fixtures.py", "reference": "01d27a7", "schedules": schedules,
+                   "loop": {"schedule": {"schedule": "linear", "n_timestep": 8, "linear_start": 1e-4, "linear_end": 0.2},
+                            "seed": 1234, "condition": {"shape": [1, 16, 16, 3], "values": nhwc(condition)},
+                            "sample": {"shape": [1, 16, 16, 3], "values": nhwc(sample.reshape(1, 3, 16, 16))}}}, f)
     print(sorted(os.listdir(OUT)), sum(p.numel() for p in model.parameters()), "parameters")
 
 

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import SRDiffusion
+import SRModels
+import SRTensor
+import _TestSupport
+
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Diffusion: schedules and samplers")
+struct SamplingTests {
+    struct Fixture: Decodable {
+        struct Values: Decodable { let shape: [Int]; let values: [Float] }
+        struct Loop: Decodable { let schedule: BetaScheduleConfiguration; let seed: UInt64; let condition: Values; let sample: Values }
+        let schedules: [String: [Double]]
+        let loop: Loop
+    }
+    struct ModelFixture: Decodable { let config: SR3UNetConfiguration }
+
+    static let fixture: Fixture = try! Fixtures.json("sr3/sampling.json")
+
+    @Test("β schedules equal the reference's make_beta_schedule", .tags(.golden), arguments: BetaScheduleConfiguration.Kind.allCases)
+    func schedules(_ kind: BetaScheduleConfiguration.Kind) {
+        let betas = BetaScheduleConfiguration(schedule: kind, stepCount: 50, linearStart: 1e-4, linearEnd: 2e-2).betas()
+        let expected = Self.fixture.schedules[kind.rawValue]!
+        #expect(betas.count == expected.count)
+        for (a, b) in zip(betas, expected) { #expect(abs(a - b) <= 1e-15 + 1e-12 * abs(b), "\(kind): \(a) vs \(b)") }
+    }
+
+    @Test("DDPM with every step reproduces the reference's p_sample_loop from the same seed", .tags(.golden))
+    func referenceLoop() throws {
+        let model = try loadTinyModel()
+        let loop = Self.fixture.loop
+        var generator = TorchGenerator(seed: loop.seed)
+        var rng = SplitMix(state: 0)
+        let condition = Tensor(shape: loop.condition.shape, values: loop.condition.values)
+        let sample = try withTrainingMode(false) {
+            try DiffusionSampling.run(condition: condition, sampler: DDPMSampler(schedule: NoiseSchedule(loop.schedule), steps: 8),
+                                      generator: &generator) { input, level in model(input, noiseLevel: level, using: &rng) }
+        }
+        let expected = Tensor(shape: loop.sample.shape, values: loop.sample.values)
+        #expect(relativeError(sample, expected) < 1e-4, "\(relativeError(sample, expected))")
+    }
+
+    func loadTinyModel() throws -> SR3UNet {
+        let config = try Fixtures.json("sr3/tiny.json", as: ModelFixture.self).config
+        var rng = SplitMix(state: 1)
+        let model = try SR3UNet(configuration: config, using: &rng)
+        try SR3Checkpoint.loadPyTorch(contentsOfFile: Fixtures.path("sr3/tiny_gen.pth"), into: model)
+        return model
+    }
+
+    /// An oracle that predicts the exact noise of a known clean image: every sampler must return it.
+    @Test("With an exact noise oracle every sampler returns the clean image", .tags(.property), arguments: [2, 5, 20])
+    func oracle(steps: Int) throws {
+        let schedule = NoiseSchedule(BetaScheduleConfiguration(schedule: .linear, stepCount: 100, linearStart: 1e-4, linearEnd: 0.05))
+        let clean = testTensor([1, 4, 4, 3], seed: 9, lower: -0.9, upper: 0.9)
+        let condition = Tensor.zeros([1, 4, 4, 3])
+        let samplers: [any DiffusionSampler] = [
+            DDPMSampler(schedule: schedule, steps: steps), DDIMSampler(schedule: schedule, steps: steps, eta: 0),
+            DDIMSampler(schedule: schedule, steps: steps, eta: 1), DPMSolverSampler(schedule: schedule, steps: steps),
+        ]
+        for sampler in samplers {
+            var generator = TorchGenerator(seed: 5)
+            let result = try DiffusionSampling.run(condition: condition, sampler: sampler, generator: &generator) { input, level in
+                let x = input.sliced(alongAxis: 3, from: 3, count: 3)
+                let c = level.scalars[0]
+                return (x - clean * c) * (1 / (1 - c * c).squareRoot())
+            }
+            #expect(relativeError(result, clean) < 1e-4, "\(type(of: sampler)) with \(steps) steps")
+        }
+    }
+
+    @Test("Respacing spreads steps from the noisiest to the first timestep")
+    func respacing() {
+        let schedule = NoiseSchedule(BetaScheduleConfiguration(stepCount: 2000))
+        let spaced = RespacedSchedule(schedule, count: 5)
+        #expect(spaced.timesteps == [1999, 1499, 1000, 500, 0])
+        #expect(RespacedSchedule(schedule, count: 2000).timesteps == Array((0..<2000).reversed()))
+        #expect(abs(schedule.alphasCumprod.last! - 4.39e-5) < 1e-7)   // algorithms.md §1.2
+    }
+
+    @Test("Sampling is deterministic for a seed and can be cancelled")
+    func determinismAndCancel() throws {
+        let schedule = NoiseSchedule(BetaScheduleConfiguration(stepCount: 10, linearStart: 1e-4, linearEnd: 0.1))
+        let condition = Tensor.zeros([1, 4, 4, 3])
+        let model: (Tensor, Tensor) -> Tensor = { input, _ in input.sliced(alongAxis: 3, from: 3, count: 3) * 0.5 }
+        var a = TorchGenerator(seed: 3), b = TorchGenerator(seed: 3)
+        let first = try DiffusionSampling.run(condition: condition, sampler: DDPMSampler(schedule: schedule, steps: 10), generator: &a, model: model)
+        let second = try DiffusionSampling.run(condition: condition, sampler: DDPMSampler(schedule: schedule, steps: 10), generator: &b, model: model)
+        #expect(first.scalars == second.scalars)
+        var c = TorchGenerator(seed: 3)
+        #expect(throws: DiffusionSampling.Cancelled.self) {
+            try DiffusionSampling.run(condition: condition, sampler: DDIMSampler(schedule: schedule, steps: 4), generator: &c,
+                                      model: model) { done, _ in done < 2 }
+        }
+    }
+}
