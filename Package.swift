@@ -27,7 +27,7 @@ let package = Package(
             // pool for oneDNN, OpenBLAS and the Swift loops. Without it, the default build is used.
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "/usr/lib/x86_64-linux-gnu/openblas-openmp"])]),
         .target(name: "SRNN", dependencies: ["SRTensor"], exclude: ["README.md"]),
-        .target(name: "SRDiffusion", dependencies: ["SRTensor"], exclude: ["README.md"]),
+        .target(name: "SRDiffusion", dependencies: ["SRTensor", "SRNN", "SRModels", "SRCheckpoint", "SRImage"], exclude: ["README.md"]),
         .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint"], exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),

@@ -16,21 +16,22 @@ public enum DiffusionSampling {
     ///   - channels: channels of the generated image.
     ///   - model: the ε-prediction network: (input `[N, H, W, C + channels]` = [condition, x],
     ///     noise level `[N]`) → `[N, H, W, channels]`.
-    ///   - generator: draws the initial noise and the sampler's noise, in PyTorch's NCHW order, so a
-    ///     seed reproduces the reference's random stream.
+    ///   - generator: draws the initial noise and the sampler's noise.
+    ///   - order: `.nchw` (default) draws in PyTorch's NCHW order, so a seed reproduces the
+    ///     reference's random stream; `.natural` draws in NHWC order.
     /// - Returns: `[N, H, W, channels]` in [−1, 1] (not clipped).
     public static func run<S: DiffusionSampler>(
         condition: Tensor, channels: Int = 3, sampler: S, generator: inout TorchGenerator,
-        model: (Tensor, Tensor) -> Tensor, progress: Progress? = nil
+        order: Tensor.RandomFillOrder = .nchw, model: (Tensor, Tensor) -> Tensor, progress: Progress? = nil
     ) throws -> Tensor {
         var sampler = sampler
         let shape = [condition.shape[0], condition.shape[1], condition.shape[2], channels]
-        var x = Tensor.randomNormal(shape, order: .nchw, using: &generator)
+        var x = Tensor.randomNormal(shape, order: order, using: &generator)
         for index in 0..<sampler.stepCount {
             let level = Tensor(shape: [shape[0]], repeating: sampler.noiseLevel(at: index))
             let predicted = withoutGradients { model(Tensor.concatenate([condition, x], alongAxis: 3), level) }
             x = withoutGradients {
-                sampler.step(x, predictedNoise: predicted, at: index) { Tensor.randomNormal(shape, order: .nchw, using: &generator) }
+                sampler.step(x, predictedNoise: predicted, at: index) { Tensor.randomNormal(shape, order: order, using: &generator) }
             }
             if let progress, !progress(index + 1, sampler.stepCount) { throw Cancelled() }
         }

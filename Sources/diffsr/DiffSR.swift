@@ -7,7 +7,12 @@ struct DiffSR: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diffsr",
         abstract: "Image super-resolution with diffusion models, and the SR evaluation protocol.",
-        subcommands: [Resize.self, Evaluate.self, PrepareData.self])
+        subcommands: [Upscale.self, Resize.self, Evaluate.self, Convert.self, Inspect.self, PrepareData.self])
+
+    static func main() {
+        Interrupt.install()
+        Self.main(nil)
+    }
 }
 
 /// Prints one line to standard error.

@@ -72,6 +72,9 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         throw error
     } catch let error as ValidationError {
         throw error
+    } catch is DiffusionSampling.Cancelled {
+        printError("interrupted: nothing was written for the image in progress")
+        throw ExitCode(130)
     } catch {
         printError("error: \(error)")
         throw ExitCode.failure

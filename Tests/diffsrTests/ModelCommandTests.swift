@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import SRImage
+import _TestSupport
+
+@Suite("diffsr convert, inspect, upscale", .tags(.cli), .serialized)
+struct ModelCommandTests {
+    @Test func convertInspectUpscale() throws {
+        let dir = try makeTemporaryDirectory("diffsr-model")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pth = Fixtures.path("sr3/tiny_gen.pth"), config = Fixtures.path("sr3/tiny_config.json")
+        // convert
+        let converted = try CommandRunner.run(["convert", pth, "--model-config", config, "-o", "\(dir)/tiny.safetensors", "--dtype", "f16"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        // inspect shows the keys and the embedded description
+        let inspected = try CommandRunner.run(["inspect", "\(dir)/tiny.safetensors"])
+        #expect(inspected.status == 0)
+        #expect(inspected.stdout.contains("noise_level_mlp.1.weight\t32x8\tF16"))
+        #expect(inspected.stdout.contains("66907 parameters"))
+        #expect(inspected.stdout.contains("metadata diffsr.model"))
+        // upscale a 4x4 image ×4 with each sampler; the same seed gives the same bytes
+        let low = Image(width: 5, height: 4, channels: 3, pixels: (0..<60).map { Float($0 % 17) / 16 })
+        try low.write(toFile: "\(dir)/low.png")
+        for sampler in ["ddpm", "ddim", "dpm-solver++"] {
+            let result = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", "\(dir)/tiny.safetensors",
+                                                "--sampler", sampler, "--steps", "4", "--seed", "7", "-o", "\(dir)/\(sampler).png"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let image = try Image(contentsOfFile: "\(dir)/\(sampler).png")
+            #expect(image.width == 20 && image.height == 16)
+        }
+        // ×2 makes 10x8, not a multiple of the U-Net's 4: padded for the network, cropped back.
+        let odd = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", "\(dir)/tiny.safetensors", "--scale", "2",
+                                         "--steps", "2", "-o", "\(dir)/odd.png"])
+        #expect(odd.status == 0, "\(odd.stderr)")
+        let oddImage = try Image(contentsOfFile: "\(dir)/odd.png")
+        #expect(oddImage.width == 10 && oddImage.height == 8)
+        let again = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", pth, "--model-config", config,
+                                           "--sampler", "ddpm", "--steps", "4", "--seed", "7", "-o", "\(dir)/again.png"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/again.png")).count > 0)
+        let first = try Image(contentsOfFile: "\(dir)/ddpm.png"), second = try Image(contentsOfFile: "\(dir)/again.png")
+        // f16 weights vs the original f32 ones: close, not identical
+        let difference = zip(first.levels(), second.levels()).map { abs(Int($0) - Int($1)) }.max() ?? 0
+        #expect(difference <= 3)
+    }
+
+    @Test func upscaleErrors() throws {
+        let dir = try makeTemporaryDirectory("diffsr-model-errors")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pth = Fixtures.path("sr3/tiny_gen.pth"), config = Fixtures.path("sr3/tiny_config.json")
+        try Image(width: 4, height: 4, channels: 3).write(toFile: "\(dir)/low.png")
+        let noConfig = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", pth, "-o", "\(dir)/x.png"])
+        #expect(noConfig.status != 0 && noConfig.stderr.contains("--model-config"))
+        let tooMany = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", pth, "--model-config", config, "--steps", "50", "-o", "\(dir)/x.png"])
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("exceeds"))
+        let badSampler = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", pth, "--sampler", "euler", "-o", "\(dir)/x.png"])
+        #expect(badSampler.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/x.png"))
+    }
+}
