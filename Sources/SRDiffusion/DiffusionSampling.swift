@@ -8,7 +8,7 @@ public enum DiffusionSampling {
     public typealias Progress = (_ completed: Int, _ total: Int) -> Bool
 
     /// Thrown when the progress closure cancels.
-    public struct Cancelled: Error {}
+    public struct Cancelled: Error { public init() {} }
 
     /// Runs a sampler.
     /// - Parameters:

@@ -61,3 +61,13 @@ public struct SR3ModelFile: @unchecked Sendable {
                                   dtype: dtype, to: path)
     }
 }
+
+extension SR3ModelFile {
+    /// A model from a description and weights keyed by parameter path.
+    public init(description: SR3ModelDescription, weights: [String: Tensor]) throws {
+        var generator = SystemRandomNumberGenerator()
+        self.description = description
+        network = try SR3UNet(configuration: description.unet, using: &generator)
+        try network.update(parameters: weights)
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import SRImage
+import SRTensor
+
+/// Training pairs drawn from a folder of HR images: random HR crops with flips and 90° rotations,
+/// flat crops rejected, the LR made on the fly and upsampled into the condition. Batch `k` depends
+/// only on (seed, k), so runs are reproducible and resume exactly, whatever thread prepares them.
+public final class PatchSampler: @unchecked Sendable {
+    public let images: [Image]
+    public let cropSize: Int
+    public let scale: Int
+    public let flatThreshold: Float
+    public let degradation: ResizeMethod
+    public let conditioning: ResizeMethod
+    private let cumulativeAreas: [Int]
+
+    /// A batch: HR `[N, c, c, 3]` and condition `[N, c, c, 3]`, both in [−1, 1].
+    public struct Batch: @unchecked Sendable {
+        public var highResolution: Tensor
+        public var condition: Tensor
+    }
+
+    public init(folder: String, cropSize: Int, scale: Int, flatThreshold: Float, degradation: ResizeMethod,
+                conditioning: ResizeMethod) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder))?.filter(ImageFormat.isImagePath).sorted() ?? []
+        guard !names.isEmpty else { throw TrainingError.data("\(folder): no PNG or JPEG images (run `make data`?)") }
+        var images: [Image] = []
+        for name in names {
+            let image = try Image(contentsOfFile: folder + "/" + name)
+            if image.width >= cropSize && image.height >= cropSize { images.append(image) }
+        }
+        guard !images.isEmpty else { throw TrainingError.data("\(folder): no image is at least \(cropSize)x\(cropSize)") }
+        self.images = images
+        self.cropSize = cropSize
+        self.scale = scale
+        self.flatThreshold = flatThreshold
+        self.degradation = degradation
+        self.conditioning = conditioning
+        var total = 0
+        cumulativeAreas = images.map { total += ($0.width - cropSize + 1) * ($0.height - cropSize + 1); return total }
+    }
+
+    /// The condition for an HR crop: LR by `degradation` ×1/s (8-bit), upsampled back by `conditioning`.
+    public func condition(for crop: Image) -> Image {
+        let low = crop.resized(scale: 1 / Double(scale), method: degradation).quantized()
+        return low.resized(width: crop.width, height: crop.height, method: conditioning)
+    }
+
+    /// One random crop (area-weighted over the images), flipped/rotated.
+    func crop(using generator: inout TorchGenerator) -> Image {
+        var best: Image? = nil
+        for _ in 0..<20 {
+            let pick = Int(generator.next() % UInt64(cumulativeAreas.last!))
+            let index = cumulativeAreas.firstIndex { $0 > pick }!
+            let image = images[index]
+            let x = Int(generator.next() % UInt64(image.width - cropSize + 1))
+            let y = Int(generator.next() % UInt64(image.height - cropSize + 1))
+            var crop = image.cropped(x: x, y: y, width: cropSize, height: cropSize)
+            let transform = Int(generator.next() % 8)
+            if transform != 0 { crop = EXIFOrientation(rawValue: transform + 1)!.applied(to: crop) }
+            best = crop
+            if PatchSampler.lumaDeviation(crop) >= flatThreshold { break }
+        }
+        return best!
+    }
+
+    static func lumaDeviation(_ image: Image) -> Float {
+        let y = ColorSpace.luma(fromRGB: image).pixels
+        let mean = y.reduce(0, +) / Float(y.count)
+        return (y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(y.count)).squareRoot() * 255 / 219
+    }
+
+    /// Batch number `index` of a run seeded with `seed`.
+    public func batch(_ index: Int, size: Int, seed: UInt64) -> Batch {
+        var generator = TorchGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index))
+        var hr: [Float] = [], condition: [Float] = []
+        for _ in 0..<size {
+            let crop = self.crop(using: &generator)
+            hr += crop.pixels.map { $0 * 2 - 1 }
+            condition += self.condition(for: crop).pixels.map { $0 * 2 - 1 }
+        }
+        let shape = [size, cropSize, cropSize, 3]
+        return Batch(highResolution: Tensor(shape: shape, values: hr), condition: Tensor(shape: shape, values: condition))
+    }
+}
+
+/// Prepares batches on a background thread, a few steps ahead of the trainer.
+public final class BatchPrefetcher: @unchecked Sendable {
+    private let sampler: PatchSampler
+    private let size: Int
+    private let seed: UInt64
+    private var ready: [Int: PatchSampler.Batch] = [:]
+    private let condition = NSCondition()
+    private var next: Int
+    private var stopped = false
+    private let depth = 3
+
+    public init(sampler: PatchSampler, batchSize: Int, seed: UInt64, startingAt first: Int) {
+        self.sampler = sampler
+        size = batchSize
+        self.seed = seed
+        next = first
+        let thread = Thread { [weak self] in self?.produce() }
+        thread.name = "batch-prefetch"
+        thread.start()
+    }
+
+    private func produce() {
+        while true {
+            condition.lock()
+            while !stopped && ready.count >= depth { condition.wait() }
+            if stopped { condition.unlock(); return }
+            let index = next
+            next += 1
+            condition.unlock()
+            let batch = sampler.batch(index, size: size, seed: seed)
+            condition.lock()
+            ready[index] = batch
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Batch `index` (waits until it is ready).
+    public func batch(_ index: Int) -> PatchSampler.Batch {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready[index] == nil { condition.wait() }
+        let batch = ready.removeValue(forKey: index)!
+        condition.broadcast()
+        return batch
+    }
+
+    public func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import SRCheckpoint
+import SRDiffusion
+import SRImage
+import SRMetrics
+import SRModels
+import SRNN
+import SRSupport
+import SRTensor
+
+/// Trains an SR3 model (or its Regression twin) as the reference does, with the engineering a long
+/// CPU run needs.
+///
+/// SR3 step (reference `p_losses`): t ~ U{1…T} per batch; √γ ~ U(√ᾱ_{t−1}, √ᾱ_t) per image;
+/// x̃ = √γ·HR + √(1−√γ²)·ε; loss = mean |ε − f([condition, x̃], √γ)|. Regression: the U-Net gets
+/// [condition, condition] at noise level 1 and predicts HR, loss mean |HR − f|.
+/// Around it: AdamW with linear warm-up, global-norm clipping, EMA weights, validation (PSNR-Y and
+/// consistency of EMA samples on fixed crops, images saved), atomic checkpoints (weights, EMA,
+/// optimizer moments, step) with exact resume (batches and noise are functions of the seed and the
+/// step), a JSONL log, and a stop with a clear message on a NaN/∞ loss.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let network: SR3UNet
+    public private(set) var optimizer: Adam
+    public private(set) var ema: ExponentialMovingAverage
+    public private(set) var step = 0
+    let schedule: NoiseSchedule
+    let sampler: PatchSampler
+    let validation: [Image]
+    private var lastCheckpoint: String?
+    /// Test seam: replaces the loss of a step before it is checked (to exercise divergence handling).
+    var lossHook: ((Int, Float) -> Float)?
+
+    /// Status after each step, for progress bars: (step, loss, steps per second).
+    public typealias Report = (_ step: Int, _ loss: Float, _ stepsPerSecond: Double) -> Void
+
+    public init(configuration: TrainingConfiguration, resumeFrom checkpoint: String? = nil) throws {
+        self.configuration = configuration
+        var init_generator = TorchGenerator(seed: configuration.seed)
+        network = try SR3UNet(configuration: configuration.unet, using: &init_generator)
+        optimizer = Adam.adamW(learningRate: configuration.optimization.learningRate,
+                               weightDecay: configuration.optimization.weightDecay)
+        schedule = NoiseSchedule(configuration.betaSchedule)
+        let d = configuration.data
+        sampler = try PatchSampler(folder: d.train, cropSize: d.cropSize, scale: configuration.scale,
+                                   flatThreshold: d.flatThreshold, degradation: d.degradation, conditioning: d.conditioning)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: d.validation))?.filter(ImageFormat.isImagePath).sorted() ?? []
+        guard !names.isEmpty else { throw TrainingError.data("\(d.validation): no validation images") }
+        validation = try names.prefix(d.validationCount).map { name in
+            let image = try Image(contentsOfFile: d.validation + "/" + name)
+            let side = min(d.cropSize * 2, image.width - image.width % d.cropSize, image.height - image.height % d.cropSize)
+            return image.cropped(x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
+        }
+        ema = ExponentialMovingAverage(of: network, decay: configuration.optimization.emaDecay)
+        if let checkpoint { try resume(from: checkpoint) }
+    }
+
+    var description: SR3ModelDescription {
+        SR3ModelDescription(kind: configuration.mode, unet: configuration.unet, betaSchedule: configuration.betaSchedule,
+                            scale: configuration.scale, conditioning: configuration.data.conditioning)
+    }
+
+    // MARK: - One step
+
+    /// The loss of one batch and its gradients.
+    func lossAndGradients(_ batch: PatchSampler.Batch, step: Int) -> (Float, [String: Tensor]) {
+        var generator = TorchGenerator(seed: configuration.seed &+ 0x5EED &+ UInt64(step) &* 1_000_003)
+        let n = batch.highResolution.shape[0]
+        let input: Tensor, level: Tensor, target: Tensor
+        switch configuration.mode {
+        case .sr3:
+            let t = 1 + Int(generator.next() % UInt64(schedule.stepCount))
+            let bounds = schedule.sqrtAlphasCumprodPrevious
+            let levels = (0..<n).map { _ in Float(bounds[t - 1] + (bounds[t] - bounds[t - 1]) * generator.uniformDouble()) }
+            let noise = Tensor.randomNormal(batch.highResolution.shape, order: .nchw, using: &generator)
+            let c = Tensor(shape: [n, 1, 1, 1], values: levels)
+            let noisy = batch.highResolution * c + noise * (1 - c * c).sqrt()
+            input = Tensor.concatenate([batch.condition, noisy], alongAxis: 3)
+            level = Tensor(shape: [n], values: levels)
+            target = noise
+        case .regression:
+            input = Tensor.concatenate([batch.condition, batch.condition], alongAxis: 3)
+            level = Tensor.ones([n])
+            target = batch.highResolution
+        }
+        let (loss, gradients) = valueAndGradient(model: network) { model in
+            Tensor.l1Loss(model(input, noiseLevel: level, using: &generator), target)
+        }
+        return (loss.scalar, gradients)
+    }
+
+    /// Runs until `configuration.steps`, reporting each step; throws `TrainingError.diverged` on a
+    /// non-finite loss (after which the last checkpoint is intact) or `DiffusionSampling.Cancelled`
+    /// when `shouldStop` returns true (after writing a checkpoint).
+    public func train(report: Report? = nil, shouldStop: () -> Bool = { false }) throws {
+        let c = configuration
+        try FileManager.default.createDirectory(atPath: c.output + "/samples", withIntermediateDirectories: true)
+        let log = try JSONLines(path: c.output + "/log.jsonl")
+        let prefetcher = BatchPrefetcher(sampler: sampler, batchSize: c.data.batchSize, seed: c.seed, startingAt: step)
+        defer { prefetcher.stop() }
+        let schedule = LearningRateSchedule.warmup(warmupSteps: c.optimization.warmupSteps)
+        var window: [Float] = []
+        var windowStart = Date()
+        while step < c.steps {
+            let batch = prefetcher.batch(step)
+            var (loss, grads) = withTrainingMode(true) { lossAndGradients(batch, step: step) }
+            if let lossHook { loss = lossHook(step + 1, loss) }
+            guard loss.isFinite else {
+                try log.write(["step": step + 1, "event": "diverged", "loss": "\(loss)"])
+                throw TrainingError.diverged(step: step + 1, lastCheckpoint: lastCheckpoint)
+            }
+            var gradients = grads
+            let norm = c.optimization.gradientClip > 0 ? clipGradientNorm(&gradients, maxNorm: c.optimization.gradientClip) : 0
+            optimizer.learningRate = schedule.rate(at: step + 1, base: c.optimization.learningRate)
+            optimizer.update(network, gradients: gradients)
+            ema.update(from: network)
+            step += 1
+            window.append(loss)
+            let rate = Double(window.count) / max(Date().timeIntervalSince(windowStart), 1e-9)
+            report?(step, loss, rate)
+            if step % c.logEvery == 0 || step == c.steps {
+                try log.write(["step": step, "loss": Double(window.reduce(0, +) / Float(window.count)),
+                               "learning_rate": Double(optimizer.learningRate), "gradient_norm": Double(norm), "steps_per_second": rate])
+                window.removeAll()
+                windowStart = Date()
+            }
+            if step % c.validateEvery == 0 || step == c.steps { try log.write(try validate()) }
+            if step % c.checkpointEvery == 0 || step == c.steps { try saveCheckpoint() }
+            if shouldStop() {
+                try saveCheckpoint()
+                throw DiffusionSampling.Cancelled()
+            }
+        }
+        try exportModel(to: c.output + "/model.safetensors")
+    }
+
+    // MARK: - Validation
+
+    /// PSNR-Y (crop border = scale) and consistency of EMA-weight outputs on the validation crops;
+    /// the outputs are saved under `samples/`.
+    public func validate() throws -> [String: Any] {
+        let model = try SR3ModelFile(description: description, weights: ema.shadow)
+        let upscaler = SR3Upscaler(model: model, sampler: .dpmSolverPlusPlus, steps: min(configuration.validationSamplerSteps, schedule.stepCount))
+        var psnr = 0.0, consistency = 0.0
+        for (index, hr) in validation.enumerated() {
+            let low = hr.resized(scale: 1 / Double(configuration.scale), method: configuration.data.degradation).quantized()
+            var generator = TorchGenerator(seed: configuration.seed &+ UInt64(index))
+            let sr = try upscaler.upscale(low, generator: &generator)
+            psnr += try PSNR(channel: .y, cropBorder: configuration.scale)(sr.quantized(), reference: hr)
+            consistency += try Consistency(scale: configuration.scale)(sr.quantized(), lowResolution: low)
+            try sr.write(toFile: configuration.output + "/samples/step\(step)_\(index).png")
+        }
+        let n = Double(validation.count)
+        return ["step": step, "event": "validation", "psnr_y": psnr / n, "consistency": consistency / n]
+    }
+
+    // MARK: - Checkpoints
+
+    /// Writes `checkpoint.safetensors` (weights, EMA, Adam moments, step) atomically.
+    public func saveCheckpoint() throws {
+        var tensors: [String: Tensor] = [:]
+        for (path, parameter) in network.namedParameters() {
+            tensors["model." + path] = parameter.value
+            tensors["ema." + path] = ema.shadow[path]
+            if let m = optimizer.firstMoments[path], let v = optimizer.secondMoments[path] {
+                tensors["adam.m." + path] = m
+                tensors["adam.v." + path] = v
+            }
+        }
+        let metadata = ["diffsr.step": String(step), "diffsr.adam_step": String(optimizer.step),
+                        SR3ModelDescription.metadataKey: try description.encodedJSON()]
+        let path = configuration.output + "/checkpoint.safetensors"
+        try SafeTensorsFile.write(tensors, metadata: metadata, to: path)
+        lastCheckpoint = path
+    }
+
+    func resume(from path: String) throws {
+        let file = try SafeTensorsFile(contentsOfFile: path)
+        guard let stepText = file.metadata["diffsr.step"], let savedStep = Int(stepText),
+              let adamText = file.metadata["diffsr.adam_step"], let adamStep = Int(adamText) else {
+            throw TrainingError.data("\(path): not a training checkpoint (no diffsr.step metadata)")
+        }
+        var weights: [String: Tensor] = [:], shadow: [String: Tensor] = [:], m: [String: Tensor] = [:], v: [String: Tensor] = [:]
+        for key in file.keys {
+            let tensor = try file.tensor(key)
+            if key.hasPrefix("model.") { weights[String(key.dropFirst(6))] = tensor }
+            else if key.hasPrefix("ema.") { shadow[String(key.dropFirst(4))] = tensor }
+            else if key.hasPrefix("adam.m.") { m[String(key.dropFirst(7))] = tensor }
+            else if key.hasPrefix("adam.v.") { v[String(key.dropFirst(7))] = tensor }
+        }
+        try network.update(parameters: weights)
+        ema = ExponentialMovingAverage(shadow: shadow, decay: configuration.optimization.emaDecay)
+        optimizer.restore(step: adamStep, firstMoments: m, secondMoments: v)
+        step = savedStep
+        lastCheckpoint = path
+    }
+
+    /// Writes the EMA weights as a model `diffsr upscale --model` can use.
+    public func exportModel(to path: String) throws {
+        try SR3ModelFile(description: description, weights: ema.shadow).write(to: path)
+    }
+}
+
+/// An append-only JSON-lines log.
+final class JSONLines {
+    let handle: FileHandle
+    init(path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError.data("\(path): cannot write the log") }
+        handle.seekToEndOfFile()
+        self.handle = handle
+    }
+    func write(_ object: [String: Any]) throws {
+        handle.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) + Data("\n".utf8))
+    }
+}

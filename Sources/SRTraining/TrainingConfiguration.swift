@@ -1,0 +1,111 @@
+import Foundation
+import SRDiffusion
+import SRImage
+import SRModels
+
+/// A training run, read from JSON (snake_case keys). See `Configs/` for examples.
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    public struct Data: Codable, Sendable, Equatable {
+        /// Folder of HR training images.
+        public var train: String
+        /// Folder of HR validation images (center crops are used).
+        public var validation: String
+        /// HR crop side (a multiple of `scale` and of the U-Net's size multiple).
+        public var cropSize: Int
+        public var batchSize: Int
+        /// Crops whose luma standard deviation (0–1 scale) is below this are redrawn (sky, bokeh).
+        public var flatThreshold: Float
+        /// How the LR is made from the HR crop.
+        public var degradation: ResizeMethod
+        /// How the LR is upsampled into the condition.
+        public var conditioning: ResizeMethod
+        /// Validation images used (the first N, sorted by name).
+        public var validationCount: Int
+
+        enum CodingKeys: String, CodingKey {
+            case train, validation, cropSize = "crop_size", batchSize = "batch_size", flatThreshold = "flat_threshold"
+            case degradation, conditioning, validationCount = "validation_count"
+        }
+    }
+
+    public struct Optimization: Codable, Sendable, Equatable {
+        public var learningRate: Float
+        public var weightDecay: Float
+        public var warmupSteps: Int
+        /// Global gradient-norm clip (0: none).
+        public var gradientClip: Float
+        public var emaDecay: Float
+
+        enum CodingKeys: String, CodingKey {
+            case learningRate = "learning_rate", weightDecay = "weight_decay", warmupSteps = "warmup_steps"
+            case gradientClip = "gradient_clip", emaDecay = "ema_decay"
+        }
+    }
+
+    public var name: String
+    public var mode: SR3ModelDescription.Kind
+    public var scale: Int
+    public var unet: SR3UNetConfiguration
+    public var betaSchedule: BetaScheduleConfiguration
+    public var data: Data
+    public var optimization: Optimization
+    public var steps: Int
+    public var logEvery: Int
+    public var validateEvery: Int
+    public var checkpointEvery: Int
+    /// Sampler steps (DPM-Solver++) for validation samples.
+    public var validationSamplerSteps: Int
+    public var seed: UInt64
+    /// Output folder: checkpoints, log, samples, the final model.
+    public var output: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, mode, scale, unet, betaSchedule = "beta_schedule", data, optimization, steps
+        case logEvery = "log_every", validateEvery = "validate_every", checkpointEvery = "checkpoint_every"
+        case validationSamplerSteps = "validation_sampler_steps", seed, output
+    }
+
+    public init(contentsOfFile path: String) throws {
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw TrainingError.configuration("\(path): cannot read the training configuration")
+        }
+        do {
+            self = try JSONDecoder().decode(TrainingConfiguration.self, from: Foundation.Data(strippingJSONComments(String(decoding: bytes, as: UTF8.self)).utf8))
+        } catch {
+            throw TrainingError.configuration("\(path): \(error)")
+        }
+        try validate()
+    }
+
+    public func validate() throws {
+        try unet.validate()
+        func fail(_ why: String) -> TrainingError { .configuration(why) }
+        let multiple = 1 << (unet.channelMultiplier.count - 1)
+        guard scale >= 1, data.cropSize % scale == 0, data.cropSize % multiple == 0 else {
+            throw fail("crop_size \(data.cropSize) must be a multiple of the scale \(scale) and of \(multiple)")
+        }
+        guard unet.inChannel == 6, unet.outChannel == 3 else { throw fail("the U-Net must take 6 channels and give 3") }
+        guard data.batchSize >= 1, steps >= 1, logEvery >= 1, validateEvery >= 1, checkpointEvery >= 1 else {
+            throw fail("batch_size, steps and the intervals must be positive")
+        }
+        guard optimization.learningRate > 0, (0..<1).contains(optimization.emaDecay) else {
+            throw fail("learning_rate must be positive and ema_decay in [0, 1)")
+        }
+    }
+}
+
+/// Errors of training.
+public enum TrainingError: Error, CustomStringConvertible {
+    case configuration(String)
+    case data(String)
+    case diverged(step: Int, lastCheckpoint: String?)
+
+    public var description: String {
+        switch self {
+        case .configuration(let m), .data(let m): return m
+        case .diverged(let step, let checkpoint):
+            return "training diverged at step \(step) (loss is NaN or infinite); the last good checkpoint is "
+                + (checkpoint ?? "none (no checkpoint was written yet)")
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import SRCheckpoint
+import SRDiffusion
+import SRImage
+import SRModels
+import SRTensor
+@testable import SRTraining
+import _TestSupport
+
+@Suite("Trainer", .serialized)
+struct TrainerTests {
+    /// A temporary data set of smooth synthetic photos and a tiny configuration.
+    static func setUp(steps: Int, output: String, mode: SR3ModelDescription.Kind = .sr3) throws -> TrainingConfiguration {
+        let root = output + "-data"
+        for split in ["train", "val"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(split)", withIntermediateDirectories: true)
+            for i in 0..<2 {
+                var image = Image(width: 40, height: 36, channels: 3)
+                for y in 0..<36 { for x in 0..<40 { for c in 0..<3 {
+                    image[y, x, c] = 0.5 + 0.4 * Float(sin(Double(x * (i + 1) + y * 2 + c * 5) / 4.0))
+                } } }
+                try image.write(toFile: "\(root)/\(split)/img\(i).png")
+            }
+        }
+        let json = """
+        {"name": "tiny", "mode": "\(mode.rawValue)", "scale": 2,
+         "unet": {"in_channel": 6, "out_channel": 3, "inner_channel": 8, "norm_groups": 4, "channel_multiplier": [1, 2],
+                  "attn_res": [8], "res_blocks": 1, "dropout": 0.1, "image_size": 16},
+         "beta_schedule": {"schedule": "linear", "n_timestep": 20, "linear_start": 1e-4, "linear_end": 0.1},
+         "data": {"train": "\(root)/train", "validation": "\(root)/val", "crop_size": 16, "batch_size": 2, "flat_threshold": 0.01,
+                  "degradation": "matlab-bicubic", "conditioning": "pil-bicubic", "validation_count": 1},
+         "optimization": {"learning_rate": 1e-3, "weight_decay": 0.01, "warmup_steps": 2, "gradient_clip": 1.0, "ema_decay": 0.9},
+         "steps": \(steps), "log_every": 1, "validate_every": 3, "checkpoint_every": 3, "validation_sampler_steps": 2,
+         "seed": 5, "output": "\(output)"}
+        """
+        try json.write(toFile: output + ".json", atomically: true, encoding: .utf8)
+        return try TrainingConfiguration(contentsOfFile: output + ".json")
+    }
+
+    func weights(_ trainer: Trainer) -> [String: [Float]] {
+        Dictionary(uniqueKeysWithValues: trainer.network.namedParameters().map { ($0.path, $0.parameter.value.scalars) })
+    }
+
+    @Test("A run writes its log, checkpoints, samples and a usable model")
+    func run() throws {
+        let dir = try makeTemporaryDirectory("diffsr-train")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let configuration = try Self.setUp(steps: 4, output: dir + "/run")
+        let trainer = try Trainer(configuration: configuration)
+        var reported: [Int] = []
+        try trainer.train(report: { step, loss, _ in reported.append(step); #expect(loss.isFinite) })
+        #expect(reported == [1, 2, 3, 4])
+        let log = try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(log.count == 6)   // 4 steps + 2 validations
+        let validation = try JSONSerialization.jsonObject(with: Data(log.last!.utf8)) as! [String: Any]
+        #expect(validation["event"] as? String == "validation" && (validation["psnr_y"] as? Double ?? 0) > 0)
+        #expect(FileManager.default.fileExists(atPath: dir + "/run/checkpoint.safetensors"))
+        #expect(!(try folderContents(dir + "/run/samples")).isEmpty)
+        let model = try SR3ModelFile(contentsOfFile: dir + "/run/model.safetensors")
+        #expect(model.description.scale == 2 && model.description.kind == .sr3)
+        var generator = TorchGenerator(seed: 1)
+        let out = try SR3Upscaler(model: model, sampler: .ddim, steps: 2).upscale(Image(width: 8, height: 8, channels: 3, repeating: 0.5), generator: &generator)
+        #expect(out.width == 16 && out.height == 16)
+    }
+
+    @Test("Resuming from a checkpoint continues exactly")
+    func exactResume() throws {
+        let dir = try makeTemporaryDirectory("diffsr-resume")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let straight = try Trainer(configuration: try Self.setUp(steps: 6, output: dir + "/a"))
+        try straight.train()
+        var first = try Self.setUp(steps: 3, output: dir + "/b")
+        try Trainer(configuration: first).train()
+        first.steps = 6
+        let resumed = try Trainer(configuration: first, resumeFrom: dir + "/b/checkpoint.safetensors")
+        #expect(resumed.step == 3)
+        try resumed.train()
+        #expect(weights(resumed) == weights(straight))
+        #expect(resumed.ema.shadow.mapValues(\.scalars) == straight.ema.shadow.mapValues(\.scalars))
+    }
+
+    @Test("A non-finite loss stops training and keeps the last good checkpoint")
+    func divergence() throws {
+        let dir = try makeTemporaryDirectory("diffsr-diverge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trainer = try Trainer(configuration: try Self.setUp(steps: 6, output: dir + "/run"))
+        trainer.lossHook = { step, loss in step == 5 ? .nan : loss }
+        do {
+            try trainer.train()
+            Issue.record("training did not stop")
+        } catch let error as TrainingError {
+            #expect("\(error)".contains("step 5") && "\(error)".contains("checkpoint.safetensors"))
+        }
+        let checkpoint = try SafeTensorsFile(contentsOfFile: dir + "/run/checkpoint.safetensors")
+        #expect(checkpoint.metadata["diffsr.step"] == "3")
+    }
+
+    @Test("Regression mode trains the same U-Net to predict the HR image")
+    func regression() throws {
+        let dir = try makeTemporaryDirectory("diffsr-regression")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trainer = try Trainer(configuration: try Self.setUp(steps: 3, output: dir + "/run", mode: .regression))
+        try trainer.train()
+        let model = try SR3ModelFile(contentsOfFile: dir + "/run/model.safetensors")
+        #expect(model.description.kind == .regression)
+    }
+
+    @Test("Invalid configurations are refused with a reason")
+    func invalidConfiguration() throws {
+        let dir = try makeTemporaryDirectory("diffsr-config")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var configuration = try Self.setUp(steps: 1, output: dir + "/run")
+        configuration.data.cropSize = 15
+        #expect(throws: TrainingError.self) { try configuration.validate() }
+        #expect(throws: TrainingError.self) { try TrainingConfiguration(contentsOfFile: dir + "/missing.json") }
+    }
+}
