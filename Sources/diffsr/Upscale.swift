@@ -3,6 +3,7 @@ import DiffusionSR
 import Foundation
 
 extension SR3Upscaler.SamplerKind: ExpressibleByArgument {}
+extension ColorCorrection: ExpressibleByArgument {}
 
 /// `diffsr upscale`: super-resolve images with an SR3 model.
 struct Upscale: ParsableCommand {
@@ -45,6 +46,15 @@ struct Upscale: ParsableCommand {
     @Option(help: "Noise order: default (NHWC) or torch (the reference's NCHW stream).")
     var rng: RandomOrder = .torch
 
+    @Option(help: "Tile size in output pixels (multiple of the model's size multiple); images larger than a tile are denoised in overlapping tiles blended at every step. Default: no tiling.")
+    var tile: Int?
+
+    @Option(help: "Tile overlap in output pixels.")
+    var tileOverlap: Int = 32
+
+    @Option(help: "Color correction against the upsampled input: none, adain or wavelet.")
+    var colorFix: ColorCorrection = .none
+
     @OptionGroup var compute: ComputeOptions
 
     enum RandomOrder: String, ExpressibleByArgument, CaseIterable { case `default`, torch }
@@ -53,6 +63,9 @@ struct Upscale: ParsableCommand {
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let scale, scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
         if eta < 0 { throw ValidationError("--eta must be non-negative, got \(eta)") }
+        if let tile, tile < 8 || tileOverlap < 0 || tileOverlap >= tile {
+            throw ValidationError("--tile must be at least 8 and --tile-overlap in 0..<tile")
+        }
     }
 
     func run() throws {
@@ -63,6 +76,13 @@ struct Upscale: ParsableCommand {
             guard steps <= total else { throw CommandError("--steps \(steps) exceeds the model's \(total) training steps") }
             var upscaler = SR3Upscaler(model: modelFile, sampler: sampler, steps: steps, eta: eta)
             upscaler.noiseOrder = rng == .torch ? .nchw : .natural
+            upscaler.colorCorrection = colorFix
+            if let tile {
+                guard tile % modelFile.network.sizeMultiple == 0 else {
+                    throw CommandError("--tile must be a multiple of \(modelFile.network.sizeMultiple) for this model")
+                }
+                upscaler.tile = TiledDenoiser(size: tile, overlap: tileOverlap)
+            }
             let files = try inputFiles()
             let single = files.count == 1 && !isFolder(inputs[0])
             if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }

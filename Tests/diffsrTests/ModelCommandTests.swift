@@ -34,6 +34,16 @@ struct ModelCommandTests {
         #expect(odd.status == 0, "\(odd.stderr)")
         let oddImage = try Image(contentsOfFile: "\(dir)/odd.png")
         #expect(oddImage.width == 10 && oddImage.height == 8)
+        // Tiled sampling and color correction on a larger input.
+        try Image(width: 9, height: 7, channels: 3, pixels: (0..<189).map { Float($0 % 23) / 22 }).write(toFile: "\(dir)/wide.png")
+        let tiled = try CommandRunner.run(["upscale", "\(dir)/wide.png", "--model", "\(dir)/tiny.safetensors", "--steps", "2",
+                                           "--tile", "16", "--tile-overlap", "8", "--color-fix", "wavelet", "-o", "\(dir)/tiled.png"])
+        #expect(tiled.status == 0, "\(tiled.stderr)")
+        let tiledImage = try Image(contentsOfFile: "\(dir)/tiled.png")
+        #expect(tiledImage.width == 36 && tiledImage.height == 28)
+        let badTile = try CommandRunner.run(["upscale", "\(dir)/wide.png", "--model", "\(dir)/tiny.safetensors", "--tile", "18",
+                                             "-o", "\(dir)/bad.png"])
+        #expect(badTile.status != 0 && badTile.stderr.contains("multiple of 4"))
         let again = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", pth, "--model-config", config,
                                            "--sampler", "ddpm", "--steps", "4", "--seed", "7", "-o", "\(dir)/again.png"])
         #expect(again.status == 0, "\(again.stderr)")

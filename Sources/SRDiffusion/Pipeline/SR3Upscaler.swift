@@ -5,8 +5,10 @@ import SRTensor
 
 /// Upscales images with an SR3 model: condition = LR upsampled by the model's `conditioning`
 /// method to scale × size, mapped to [−1, 1]; iterative refinement from noise with the chosen
-/// sampler; the result mapped back to [0, 1] and clipped. Inputs whose upscaled size is not a
-/// multiple of the U-Net's `sizeMultiple` are padded by edge reflection and cropped back.
+/// sampler (optionally on Gaussian-blended tiles, bounding memory for any image size); the result
+/// mapped back to [0, 1], clipped, and optionally color-corrected against the condition. Inputs
+/// whose upscaled size is not a multiple of the U-Net's `sizeMultiple` are padded by edge
+/// reflection and cropped back.
 public struct SR3Upscaler {
     public enum SamplerKind: String, Sendable, CaseIterable, Codable {
         case ddpm, ddim, dpmSolverPlusPlus = "dpm-solver++"
@@ -18,6 +20,10 @@ public struct SR3Upscaler {
     public var sampler: SamplerKind
     public var steps: Int
     public var eta: Double
+    /// Tile size in output pixels (nil: the whole image at once) and overlap (see `TiledDenoiser`).
+    public var tile: TiledDenoiser?
+    /// Color correction against the condition (StableSR's AdaIN or wavelet fix).
+    public var colorCorrection: ColorCorrection = .none
 
     public init(model: SR3ModelFile, sampler: SamplerKind = .dpmSolverPlusPlus, steps: Int = 50, eta: Double = 0) {
         self.model = model
@@ -64,13 +70,22 @@ public struct SR3Upscaler {
             }
             _ = progress?(1, 1)
         case .sr3:
+            let denoise: (Tensor, Tensor) -> Tensor = { input, level in network(input, noiseLevel: level, using: &dropout) }
             output = try withTrainingMode(false) {
                 try DiffusionSampling.run(condition: condition, sampler: makeSampler(), generator: &generator, order: noiseOrder,
-                                          model: { input, level in network(input, noiseLevel: level, using: &dropout) }, progress: progress)
+                                          model: { input, level in
+                                              guard let tile else { return denoise(input, level) }
+                                              return tile(input, noiseLevel: level, model: denoise)
+                                          }, progress: progress)
             }
         }
         let cropped = output.sliced(alongAxis: 1, from: 0, count: height).sliced(alongAxis: 2, from: 0, count: width)
-        return Image(width: width, height: height, channels: 3,
-                     pixels: cropped.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
+        let result = Image(width: width, height: height, channels: 3,
+                           pixels: cropped.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
+        if colorCorrection == .none { return result }
+        let reference = Image(width: width, height: height, channels: 3,
+                              pixels: condition.sliced(alongAxis: 1, from: 0, count: height).sliced(alongAxis: 2, from: 0, count: width)
+                                  .scalars.map { ($0 + 1) / 2 })
+        return colorCorrection.apply(result, reference: reference)
     }
 }
