@@ -41,7 +41,7 @@ struct ModelCommandTests {
         #expect(tiled.status == 0, "\(tiled.stderr)")
         let tiledImage = try Image(contentsOfFile: "\(dir)/tiled.png")
         #expect(tiledImage.width == 36 && tiledImage.height == 28)
-        let badTile = try CommandRunner.run(["upscale", "\(dir)/wide.png", "--model", "\(dir)/tiny.safetensors", "--tile", "18", "--tile-overlap", "4",
+        let badTile = try CommandRunner.run(["upscale", "\(dir)/wide.png", "--model", "\(dir)/tiny.safetensors", "--tile", "18", "--tile-overlap", "4", "--steps", "2",
                                              "-o", "\(dir)/bad.png"])
         #expect(badTile.status != 0 && badTile.stderr.contains("multiple of 4"))
         let again = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", pth, "--model-config", config,
