@@ -5,16 +5,6 @@ import SRModels
 import SRTensor
 import _TestSupport
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Diffusion: schedules and samplers")
 struct SamplingTests {
@@ -41,7 +31,7 @@ struct SamplingTests {
         let model = try loadTinyModel()
         let loop = Self.fixture.loop
         var generator = TorchGenerator(seed: loop.seed)
-        var rng = SplitMix(state: 0)
+        var rng = TestGenerator(state: 0)
         let condition = Tensor(shape: loop.condition.shape, values: loop.condition.values)
         let sample = try withTrainingMode(false) {
             try DiffusionSampling.run(condition: condition, sampler: DDPMSampler(schedule: NoiseSchedule(loop.schedule), steps: 8),
@@ -53,7 +43,7 @@ struct SamplingTests {
 
     func loadTinyModel() throws -> SR3UNet {
         let config = try Fixtures.json("sr3/tiny.json", as: ModelFixture.self).config
-        var rng = SplitMix(state: 1)
+        var rng = TestGenerator(state: 1)
         let model = try SR3UNet(configuration: config, using: &rng)
         try SR3Checkpoint.loadPyTorch(contentsOfFile: Fixtures.path("sr3/tiny_gen.pth"), into: model)
         return model

@@ -6,16 +6,6 @@ import SRNN
 import SRTensor
 import _TestSupport
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The SR3 U-Net against the reference implementation's own code (fixtures:
 /// Tools/golden/make_sr3_fixtures.py, reference commit 01d27a7, torch 2.15).
@@ -35,7 +25,7 @@ struct SR3UNetTests {
 
     @Test("Parameter paths equal the reference state-dict keys")
     func keys() throws {
-        var generator = SplitMix(state: 1)
+        var generator = TestGenerator(state: 1)
         let model = try SR3UNet(configuration: Self.fixture.config, using: &generator)
         let expected = Self.fixture.keys.filter { $0.hasPrefix("denoise_fn.") }.map { String($0.dropFirst("denoise_fn.".count)) }
         #expect(Set(model.namedParameters().map(\.path)) == Set(expected))
@@ -44,7 +34,7 @@ struct SR3UNetTests {
 
     @Test("Loads the reference's torch.save checkpoint and reproduces its output")
     func forward() throws {
-        var generator = SplitMix(state: 2)
+        var generator = TestGenerator(state: 2)
         let model = try SR3UNet(configuration: Self.fixture.config, using: &generator)
         try SR3Checkpoint.loadPyTorch(contentsOfFile: Fixtures.path("sr3/tiny_gen.pth"), into: model)
         let input = Tensor(shape: Self.fixture.input.shape, values: Self.fixture.input.values)
@@ -74,7 +64,7 @@ struct SR3UNetTests {
 
     @Test("The reference 16→128 architecture has 97,807,491 parameters")
     func referenceSize() throws {
-        var generator = SplitMix(state: 3)
+        var generator = TestGenerator(state: 3)
         let model = try SR3UNet(configuration: SR3UNetConfiguration(), using: &generator)
         #expect(model.parameterCount == 97_807_491)
         #expect(model.namedParameters().count == 362)
