@@ -22,7 +22,7 @@ struct Upscale: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (one input) or folder.")
     var output: String
 
-    @Option(help: "Model: a .safetensors file of this project, or a reference *_gen.pth with --model-config.")
+    @Option(help: "Model: a shipped model's name (see Models/), a .safetensors file of this project, or a reference *_gen.pth with --model-config.")
     var model: String
 
     @Option(help: "Reference JSON config for a .pth model (model.unet, beta_schedule, datasets resolutions).")
@@ -71,7 +71,12 @@ struct Upscale: ParsableCommand {
     func run() throws {
         compute.apply()
         try runReportingErrors {
-            let modelFile = try SR3ModelFile(contentsOfFile: model, configurationPath: modelConfig, scale: scale)
+            guard let modelPath = ModelLocator.resolve(model) else {
+                let names = ModelLocator.available()
+                throw CommandError("no model '\(model)': not a file, and not a shipped model"
+                                   + (names.isEmpty ? " (none found in Models/)" : " (available: \(names.joined(separator: ", ")))"))
+            }
+            let modelFile = try SR3ModelFile(contentsOfFile: modelPath, configurationPath: modelConfig, scale: scale)
             let total = NoiseSchedule(modelFile.description.betaSchedule).stepCount
             guard steps <= total else { throw CommandError("--steps \(steps) exceeds the model's \(total) training steps") }
             var upscaler = SR3Upscaler(model: modelFile, sampler: sampler, steps: steps, eta: eta)

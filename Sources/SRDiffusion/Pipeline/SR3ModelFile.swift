@@ -25,8 +25,9 @@ public struct SR3ModelFile: @unchecked Sendable {
         }
     }
 
-    /// Loads a model. `.safetensors` carry their description; `.pth`/`.ckpt` need `configurationPath`
-    /// (a reference JSON config); a given configuration overrides safetensors metadata.
+    /// Loads a model. `.safetensors` carry their description (a training checkpoint of `diffsr train`
+    /// gives its EMA weights); `.pth`/`.ckpt` need `configurationPath` (a reference JSON config); a
+    /// given configuration overrides safetensors metadata.
     public init(contentsOfFile path: String, configurationPath: String? = nil, scale: Int? = nil) throws {
         let lower = path.lowercased()
         var generator = SystemRandomNumberGenerator()
@@ -42,7 +43,14 @@ public struct SR3ModelFile: @unchecked Sendable {
             }
             if let scale { description.scale = scale }
             network = try SR3UNet(configuration: description.unet, using: &generator)
-            try network.update(parameters: try file.tensors())
+            var tensors = try file.tensors()
+            if file.metadata["diffsr.step"] != nil {
+                // A training checkpoint: use its EMA weights.
+                tensors = Dictionary(uniqueKeysWithValues: tensors.compactMap { key, value in
+                    key.hasPrefix("ema.") ? (String(key.dropFirst(4)), value) : nil
+                })
+            }
+            try network.update(parameters: tensors)
             self.description = description
         } else if lower.hasSuffix(".pth") || lower.hasSuffix(".ckpt") || lower.hasSuffix(".pt") {
             guard let configurationPath else { throw LoadError.needsConfiguration(path: path) }

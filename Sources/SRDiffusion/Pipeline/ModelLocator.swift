@@ -1,0 +1,42 @@
+import Foundation
+
+/// Finds shipped models by name (`--model regression-x4`): `<name>.safetensors` in
+/// `$DIFFSR_MODELS`, `Models/` of the current folder, or `Models/` of the checkout the executable
+/// was built in. Any other value is taken as a path.
+public enum ModelLocator {
+    public static let environmentVariable = "DIFFSR_MODELS"
+
+    public static func searchFolders(executablePath: String = CommandLine.arguments.first ?? "") -> [String] {
+        var folders: [String] = []
+        if let env = ProcessInfo.processInfo.environment[environmentVariable], !env.isEmpty { folders.append(env) }
+        folders.append(FileManager.default.currentDirectoryPath + "/Models")
+        var url = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            url = url.deletingLastPathComponent()
+            folders.append(url.path + "/Models")
+        }
+        return folders
+    }
+
+    /// The file for `nameOrPath`: an existing path as is, else a shipped model's file.
+    public static func resolve(_ nameOrPath: String) -> String? {
+        if FileManager.default.fileExists(atPath: nameOrPath) { return nameOrPath }
+        if nameOrPath.contains("/") || nameOrPath.contains(".") { return nil }
+        for folder in searchFolders() {
+            let path = folder + "/" + nameOrPath + ".safetensors"
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// Names of the shipped models found.
+    public static func available() -> [String] {
+        var names = Set<String>()
+        for folder in searchFolders() {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".safetensors") {
+                names.insert(String(file.dropLast(".safetensors".count)))
+            }
+        }
+        return names.sorted()
+    }
+}
