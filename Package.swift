@@ -31,9 +31,10 @@ let package = Package(
         .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint"], exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
+        .target(name: "SRDegradation", dependencies: ["SRImage", "SRTensor"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRImage", "SRTensor", "SRNN", "SRModels", "SRDiffusion", "SRCheckpoint", "SRMetrics", "SRSupport"], exclude: ["README.md"]),
-        .target(name: "DiffusionSR", dependencies: ["SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
+        .target(name: "DiffusionSR", dependencies: ["SRDegradation", "SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
@@ -50,6 +51,7 @@ let package = Package(
         .testTarget(name: "SRCheckpointTests", dependencies: ["SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRModelsTests", dependencies: ["SRModels", "SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRDiffusionTests", dependencies: ["SRDiffusion", "SRModels", "SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRDegradationTests", dependencies: ["SRDegradation", "SRImage", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),

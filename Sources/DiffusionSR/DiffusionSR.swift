@@ -5,5 +5,6 @@
 @_exported import SRModels
 @_exported import SRDiffusion
 @_exported import SRImage
+@_exported import SRDegradation
 @_exported import SRMetrics
 @_exported import SRTraining

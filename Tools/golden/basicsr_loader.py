@@ -14,7 +14,7 @@ SHA = "b89b595a87ef964cda9913b4d99380ddb6554c965577c0c10cb7b78e31301e87"
 
 def sdist_root(cache=os.path.join(ROOT, ".cache", "basicsr")):
     target = os.path.join(cache, "basicsr-1.4.2")
-    if not os.path.isdir(target):
+    if not os.path.isfile(os.path.join(target, "basicsr", "data", "degradations.py")):
         path = subprocess.check_output([sys.executable, os.path.join(ROOT, "Tools", "pypi_sdist.py"),
                                         "basicsr", "1.4.2", SHA, cache], text=True).strip()
         with tarfile.open(path) as tar:
