@@ -1,4 +1,5 @@
 // The umbrella module: `import DiffusionSR` brings in every library target.
+@_exported import SRSupport
 @_exported import SRTensor
 @_exported import SRNN
 @_exported import SRCheckpoint

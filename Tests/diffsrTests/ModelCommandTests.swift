@@ -68,3 +68,23 @@ struct ModelCommandTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/x.png"))
     }
 }
+
+@Suite("diffsr degrade", .tags(.cli))
+struct DegradeCommandTests {
+    @Test func degradeLogAndReplay() throws {
+        let dir = try makeTemporaryDirectory("diffsr-degrade")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Image(contentsOfFile: Fixtures.path("niqe_photo.png")).cropped(x: 0, y: 0, width: 64, height: 48).write(toFile: "\(dir)/a.png")
+        let first = try CommandRunner.run(["degrade", "\(dir)/a.png", "-o", "\(dir)/out1", "--preset", "realesrgan", "--scale", "4",
+                                           "--seed", "3", "--params-log", "\(dir)/log.jsonl", "--save-target"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try folderContents("\(dir)/out1") == ["a.png", "a_target.png"])
+        let replayed = try CommandRunner.run(["degrade", "\(dir)/a.png", "-o", "\(dir)/out2", "--replay", "\(dir)/log.jsonl"])
+        #expect(replayed.status == 0, "\(replayed.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/out1/a.png")) == Data(contentsOf: URL(fileURLWithPath: "\(dir)/out2/a.png")))
+        let preset = try CommandRunner.run(["degrade", "--preset", "stablesr", "--print-preset"])
+        #expect(preset.status == 0 && preset.stdout.contains("\"final_sinc_prob\" : 0.8"))
+        let bad = try CommandRunner.run(["degrade", "\(dir)/a.png", "-o", "\(dir)/out3", "--preset", "nope"])
+        #expect(bad.status != 0 && bad.stderr.contains("unknown degradation preset"))
+    }
+}
