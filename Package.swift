@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
         .target(name: "SRDegradation", dependencies: ["SRImage", "SRTensor"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
-        .target(name: "SRTraining", dependencies: ["SRImage", "SRTensor", "SRNN", "SRModels", "SRDiffusion", "SRCheckpoint", "SRMetrics", "SRSupport"], exclude: ["README.md"]),
+        .target(name: "SRTraining", dependencies: ["SRDegradation", "SRImage", "SRTensor", "SRNN", "SRModels", "SRDiffusion", "SRCheckpoint", "SRMetrics", "SRSupport"], exclude: ["README.md"]),
         .target(name: "DiffusionSR", dependencies: ["SRSupport", "SRDegradation", "SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",

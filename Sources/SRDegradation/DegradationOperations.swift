@@ -10,12 +10,36 @@ public enum DegradationOperations {
         if kernel.size == 1 && kernel.values[0] == 1 { return image }
         let (w, h, c) = (image.width, image.height, image.channels)
         let half = kernel.size / 2
-        precondition(half < w && half < h, "kernel \(kernel.size) is too large for a \(w)x\(h) image")
+        if half >= w || half >= h { return smallImageBlur(image, kernel: kernel) }
         let planes = Tensor(shape: [1, h, w, c], values: image.pixels).permuted([3, 1, 2, 0])   // [C, H, W, 1]
         let padded = planes.padded(top: half, bottom: half, left: half, right: half, mode: .reflect)
         let weights = Tensor(shape: [1, kernel.size, kernel.size, 1], values: kernel.values.map(Float.init))
         let out = withoutGradients { Tensor.conv2d(padded, weights: weights, padding: 0) }.permuted([3, 1, 2, 0])
         return Image(width: w, height: h, channels: c, pixels: out.scalars)
+    }
+
+    /// Reflect index (edge not repeated) for any offset, folding as often as needed.
+    static func reflect(_ i: Int, _ n: Int) -> Int {
+        if n == 1 { return 0 }
+        let period = 2 * (n - 1)
+        var j = i % period
+        if j < 0 { j += period }
+        return j < n ? j : period - j
+    }
+
+    /// The same correlation for images smaller than the kernel's half-width (repeated reflection).
+    static func smallImageBlur(_ image: Image, kernel: BlurKernel) -> Image {
+        let (w, h, c, k) = (image.width, image.height, image.channels, kernel.size)
+        let half = k / 2
+        var out = image
+        for y in 0..<h { for x in 0..<w { for ch in 0..<c {
+            var sum = 0.0
+            for dy in 0..<k { for dx in 0..<k {
+                sum += kernel.values[dy * k + dx] * Double(image[reflect(y + dy - half, h), reflect(x + dx - half, w), ch])
+            } }
+            out[y, x, ch] = Float(sum)
+        } } }
+        return out
     }
 
     /// Adds Gaussian noise of standard deviation `sigma`/255 (one field shared by the channels when

@@ -1,4 +1,5 @@
 import Foundation
+import SRDegradation
 import SRImage
 import SRTensor
 
@@ -12,6 +13,8 @@ public final class PatchSampler: @unchecked Sendable {
     public let flatThreshold: Float
     public let degradation: ResizeMethod
     public let conditioning: ResizeMethod
+    /// Blind SR: degrade each crop with this model instead of the plain resize.
+    public var degradationModel: RealESRGANDegradation?
     private let cumulativeAreas: [Int]
 
     /// A batch: HR `[N, c, c, 3]` and condition `[N, c, c, 3]`, both in [−1, 1].
@@ -75,9 +78,17 @@ public final class PatchSampler: @unchecked Sendable {
         var generator = TorchGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index))
         var hr: [Float] = [], condition: [Float] = []
         for _ in 0..<size {
-            let crop = self.crop(using: &generator)
+            var crop = self.crop(using: &generator)
+            var conditionImage: Image
+            if let degradationModel,
+               let degraded = try? RealESRGANDegradation.apply(crop, with: degradationModel.sampleParameters(using: &generator)) {
+                crop = degraded.target
+                conditionImage = degraded.lowResolution.resized(width: cropSize, height: cropSize, method: conditioning)
+            } else {
+                conditionImage = self.condition(for: crop)
+            }
             hr += crop.pixels.map { $0 * 2 - 1 }
-            condition += self.condition(for: crop).pixels.map { $0 * 2 - 1 }
+            condition += conditionImage.pixels.map { $0 * 2 - 1 }
         }
         let shape = [size, cropSize, cropSize, 3]
         return Batch(highResolution: Tensor(shape: shape, values: hr), condition: Tensor(shape: shape, values: condition))

@@ -1,5 +1,6 @@
 import Foundation
 import SRCheckpoint
+import SRDegradation
 import SRDiffusion
 import SRImage
 import SRMetrics
@@ -44,6 +45,7 @@ public final class Trainer {
         let d = configuration.data
         sampler = try PatchSampler(folder: d.train, cropSize: d.cropSize, scale: configuration.scale,
                                    flatThreshold: d.flatThreshold, degradation: d.degradation, conditioning: d.conditioning)
+        sampler.degradationModel = d.degradationModel.map { RealESRGANDegradation(configuration: $0, scale: configuration.scale) }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: d.validation))?.filter(ImageFormat.isImagePath).sorted() ?? []
         guard !names.isEmpty else { throw TrainingError.data("\(d.validation): no validation images") }
         validation = try names.prefix(d.validationCount).map { name in
@@ -66,6 +68,17 @@ public final class Trainer {
     func lossAndGradients(_ batch: PatchSampler.Batch, step: Int) -> (Float, [String: Tensor]) {
         var generator = TorchGenerator(seed: configuration.seed &+ 0x5EED &+ UInt64(step) &* 1_000_003)
         let n = batch.highResolution.shape[0]
+        var condition = batch.condition
+        var augmentation: Tensor? = nil
+        if configuration.unet.conditionAugmentation {
+            // SR3+: τ ~ U(0, τ_max) per image; the condition noised to √ᾱ(τ).
+            let maximum = configuration.data.augmentationMaximum ?? 0.5
+            let levels = (0..<n).map { _ in ConditionAugmentation.level(fraction: maximum * generator.uniformDouble(), schedule: schedule) }
+            let noise = Tensor.randomNormal(condition.shape, order: .nchw, using: &generator)
+            let a = Tensor(shape: [n, 1, 1, 1], values: levels)
+            condition = condition * a + noise * (1 - a * a).sqrt()
+            augmentation = Tensor(shape: [n], values: levels)
+        }
         let input: Tensor, level: Tensor, target: Tensor
         switch configuration.mode {
         case .sr3:
@@ -75,16 +88,16 @@ public final class Trainer {
             let noise = Tensor.randomNormal(batch.highResolution.shape, order: .nchw, using: &generator)
             let c = Tensor(shape: [n, 1, 1, 1], values: levels)
             let noisy = batch.highResolution * c + noise * (1 - c * c).sqrt()
-            input = Tensor.concatenate([batch.condition, noisy], alongAxis: 3)
+            input = Tensor.concatenate([condition, noisy], alongAxis: 3)
             level = Tensor(shape: [n], values: levels)
             target = noise
         case .regression:
-            input = Tensor.concatenate([batch.condition, batch.condition], alongAxis: 3)
+            input = Tensor.concatenate([condition, condition], alongAxis: 3)
             level = Tensor.ones([n])
             target = batch.highResolution
         }
         let (loss, gradients) = valueAndGradient(model: network) { model in
-            Tensor.l1Loss(model(input, noiseLevel: level, using: &generator), target)
+            Tensor.l1Loss(model(input, noiseLevel: level, augmentationLevel: augmentation, using: &generator), target)
         }
         return (loss.scalar, gradients)
     }
@@ -143,7 +156,12 @@ public final class Trainer {
         let upscaler = SR3Upscaler(model: model, sampler: .dpmSolverPlusPlus, steps: min(configuration.validationSamplerSteps, schedule.stepCount))
         var psnr = 0.0, consistency = 0.0
         for (index, hr) in validation.enumerated() {
-            let low = hr.resized(scale: 1 / Double(configuration.scale), method: configuration.data.degradation).quantized()
+            var low = hr.resized(scale: 1 / Double(configuration.scale), method: configuration.data.degradation).quantized()
+            if let model = sampler.degradationModel {
+                // Blind SR: validate on a fixed degradation of each crop.
+                var g = TorchGenerator(seed: configuration.seed &+ 0xDE6 &+ UInt64(index))
+                low = try RealESRGANDegradation.apply(hr, with: model.sampleParameters(using: &g)).lowResolution
+            }
             var generator = TorchGenerator(seed: configuration.seed &+ UInt64(index))
             let sr = try upscaler.upscale(low, generator: &generator)
             psnr += try PSNR(channel: .y, cropBorder: configuration.scale)(sr.quantized(), reference: hr)

@@ -1,4 +1,5 @@
 import Foundation
+import SRDegradation
 import SRDiffusion
 import SRImage
 import SRModels
@@ -21,10 +22,38 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         public var conditioning: ResizeMethod
         /// Validation images used (the first N, sorted by name).
         public var validationCount: Int
+        /// Blind SR (SR3+): a degradation preset name or a configuration applied on the fly instead
+        /// of `degradation` (nil: the plain `degradation` resize).
+        public var degradationModel: DegradationConfiguration?
+        /// SR3+: the largest condition-augmentation level τ_max drawn in training (default 0.5).
+        public var augmentationMaximum: Double?
 
         enum CodingKeys: String, CodingKey {
             case train, validation, cropSize = "crop_size", batchSize = "batch_size", flatThreshold = "flat_threshold"
-            case degradation, conditioning, validationCount = "validation_count"
+            case degradation, conditioning, validationCount = "validation_count", degradationModel = "degradation_model"
+            case augmentationMaximum = "augmentation_max"
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            train = try c.decode(String.self, forKey: .train)
+            validation = try c.decode(String.self, forKey: .validation)
+            cropSize = try c.decode(Int.self, forKey: .cropSize)
+            batchSize = try c.decode(Int.self, forKey: .batchSize)
+            flatThreshold = try c.decode(Float.self, forKey: .flatThreshold)
+            degradation = try c.decode(ResizeMethod.self, forKey: .degradation)
+            conditioning = try c.decode(ResizeMethod.self, forKey: .conditioning)
+            validationCount = try c.decode(Int.self, forKey: .validationCount)
+            augmentationMaximum = try c.decodeIfPresent(Double.self, forKey: .augmentationMaximum)
+            // A preset name or a full configuration.
+            if let name = try? c.decode(String.self, forKey: .degradationModel) {
+                guard let preset = DegradationConfiguration.presets[name] else {
+                    throw DecodingError.dataCorruptedError(forKey: .degradationModel, in: c, debugDescription: DegradationError.unknownPreset(name).description)
+                }
+                degradationModel = preset
+            } else {
+                degradationModel = try c.decodeIfPresent(DegradationConfiguration.self, forKey: .degradationModel)
+            }
         }
     }
 

@@ -52,6 +52,9 @@ struct Upscale: ParsableCommand {
     @Option(help: "Tile overlap in output pixels.")
     var tileOverlap: Int = 32
 
+    @Option(help: "SR3+ models: test-time augmentation level t_eval in [0, 1] (higher: more realism, less fidelity).")
+    var augLevel: Double = 0
+
     @Option(help: "Color correction against the upsampled input: none, adain or wavelet.")
     var colorFix: ColorCorrection = .none
 
@@ -63,6 +66,7 @@ struct Upscale: ParsableCommand {
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let scale, scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
         if eta < 0 { throw ValidationError("--eta must be non-negative, got \(eta)") }
+        if !(0...1).contains(augLevel) { throw ValidationError("--aug-level must be in [0, 1], got \(augLevel)") }
         if let tile, tile < 8 || tileOverlap < 0 || tileOverlap >= tile {
             throw ValidationError("--tile must be at least 8 and --tile-overlap in 0..<tile")
         }
@@ -82,6 +86,7 @@ struct Upscale: ParsableCommand {
             var upscaler = SR3Upscaler(model: modelFile, sampler: sampler, steps: steps, eta: eta)
             upscaler.noiseOrder = rng == .torch ? .nchw : .natural
             upscaler.colorCorrection = colorFix
+            upscaler.augmentationLevel = augLevel
             if let tile {
                 guard tile % modelFile.network.sizeMultiple == 0 else {
                     throw CommandError("--tile must be a multiple of \(modelFile.network.sizeMultiple) for this model")

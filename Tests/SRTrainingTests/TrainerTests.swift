@@ -106,6 +106,28 @@ struct TrainerTests {
         #expect(model.description.kind == .regression)
     }
 
+    @Test("Blind training: a degradation preset on the fly and condition augmentation (SR3+)")
+    func blind() throws {
+        let dir = try makeTemporaryDirectory("diffsr-blind")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try Self.setUp(steps: 2, output: dir + "/run")
+        var text = try String(contentsOfFile: dir + "/run.json", encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"validation_count\": 1}", with: "\"validation_count\": 1, \"degradation_model\": \"stablesr\", \"augmentation_max\": 0.4}")
+        text = text.replacingOccurrences(of: "\"image_size\": 16}", with: "\"image_size\": 16, \"condition_augmentation\": true}")
+        try text.write(toFile: dir + "/blind.json", atomically: true, encoding: .utf8)
+        let configuration = try TrainingConfiguration(contentsOfFile: dir + "/blind.json")
+        #expect(configuration.data.degradationModel?.name == "stablesr" && configuration.unet.conditionAugmentation)
+        let trainer = try Trainer(configuration: configuration)
+        try trainer.train()
+        let model = try SR3ModelFile(contentsOfFile: dir + "/run/model.safetensors")
+        #expect(model.description.unet.conditionAugmentation)
+        var upscaler = SR3Upscaler(model: model, sampler: .ddim, steps: 2)
+        upscaler.augmentationLevel = 0.2
+        var generator = TorchGenerator(seed: 2)
+        let out = try upscaler.upscale(Image(width: 8, height: 8, channels: 3, repeating: 0.5), generator: &generator)
+        #expect(out.width == 16 && out.pixels.allSatisfy { (0...1).contains($0) })
+    }
+
     @Test("Invalid configurations are refused with a reason")
     func invalidConfiguration() throws {
         let dir = try makeTemporaryDirectory("diffsr-config")

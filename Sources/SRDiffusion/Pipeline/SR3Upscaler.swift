@@ -24,6 +24,10 @@ public struct SR3Upscaler {
     public var tile: TiledDenoiser?
     /// Color correction against the condition (StableSR's AdaIN or wavelet fix).
     public var colorCorrection: ColorCorrection = .none
+    /// SR3+ test-time augmentation level t_eval ∈ [0, 1] (a fraction of the training schedule):
+    /// the condition is noised to that level and the model told so. Higher trades fidelity for
+    /// realism. Used only by models trained with condition augmentation.
+    public var augmentationLevel: Double = 0
 
     public init(model: SR3ModelFile, sampler: SamplerKind = .dpmSolverPlusPlus, steps: Int = 50, eta: Double = 0) {
         self.model = model
@@ -62,15 +66,26 @@ public struct SR3Upscaler {
         }
         let network = model.network
         var dropout = SystemRandomNumberGenerator()
+        var augmentation: Tensor? = nil
+        if model.description.unet.conditionAugmentation {
+            let level = ConditionAugmentation.level(fraction: augmentationLevel, schedule: NoiseSchedule(model.description.betaSchedule))
+            condition = ConditionAugmentation.apply(condition, level: level, generator: &generator, order: noiseOrder)
+            augmentation = Tensor(shape: [condition.shape[0]], repeating: level)
+        }
         let output: Tensor
         switch model.description.kind {
         case .regression:
             output = withTrainingMode(false) {
-                withoutGradients { network(Tensor.concatenate([condition, condition], alongAxis: 3), noiseLevel: Tensor.ones([1]), using: &dropout) }
+                withoutGradients {
+                    network(Tensor.concatenate([condition, condition], alongAxis: 3), noiseLevel: Tensor.ones([1]),
+                            augmentationLevel: augmentation, using: &dropout)
+                }
             }
             _ = progress?(1, 1)
         case .sr3:
-            let denoise: (Tensor, Tensor) -> Tensor = { input, level in network(input, noiseLevel: level, using: &dropout) }
+            let denoise: (Tensor, Tensor) -> Tensor = { input, level in
+                network(input, noiseLevel: level, augmentationLevel: augmentation, using: &dropout)
+            }
             output = try withTrainingMode(false) {
                 try DiffusionSampling.run(condition: condition, sampler: makeSampler(), generator: &generator, order: noiseOrder,
                                           model: { input, level in
@@ -83,8 +98,9 @@ public struct SR3Upscaler {
         let result = Image(width: width, height: height, channels: 3,
                            pixels: cropped.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
         if colorCorrection == .none { return result }
+        let clean = self.condition(for: image)
         let reference = Image(width: width, height: height, channels: 3,
-                              pixels: condition.sliced(alongAxis: 1, from: 0, count: height).sliced(alongAxis: 2, from: 0, count: width)
+                              pixels: clean.sliced(alongAxis: 1, from: 0, count: height).sliced(alongAxis: 2, from: 0, count: width)
                                   .scalars.map { ($0 + 1) / 2 })
         return colorCorrection.apply(result, reference: reference)
     }

@@ -17,16 +17,19 @@ public struct SR3UNetConfiguration: Codable, Sendable, Equatable {
     /// `attnRes` it decides which levels have attention. The model runs at any size divisible by
     /// 2^(levels−1).
     public var imageSize: Int
+    /// SR3+ noise-conditioning augmentation: a second embedding (`aug_level_mlp`) of the condition's
+    /// augmentation level, added to the noise-level embedding. False for SR3 (and when absent).
+    public var conditionAugmentation: Bool
 
     enum CodingKeys: String, CodingKey {
         case inChannel = "in_channel", outChannel = "out_channel", innerChannel = "inner_channel"
         case normGroups = "norm_groups", channelMultiplier = "channel_multiplier", attnRes = "attn_res"
-        case resBlocks = "res_blocks", dropout, imageSize = "image_size"
+        case resBlocks = "res_blocks", dropout, imageSize = "image_size", conditionAugmentation = "condition_augmentation"
     }
 
     public init(inChannel: Int = 6, outChannel: Int = 3, innerChannel: Int = 64, normGroups: Int = 32,
                 channelMultiplier: [Int] = [1, 2, 4, 8, 8], attnRes: [Int] = [16], resBlocks: Int = 2,
-                dropout: Float = 0.2, imageSize: Int = 128) {
+                dropout: Float = 0.2, imageSize: Int = 128, conditionAugmentation: Bool = false) {
         self.inChannel = inChannel
         self.outChannel = outChannel
         self.innerChannel = innerChannel
@@ -36,6 +39,7 @@ public struct SR3UNetConfiguration: Codable, Sendable, Equatable {
         self.resBlocks = resBlocks
         self.dropout = dropout
         self.imageSize = imageSize
+        self.conditionAugmentation = conditionAugmentation
     }
 
     public init(from decoder: Decoder) throws {
@@ -49,6 +53,7 @@ public struct SR3UNetConfiguration: Codable, Sendable, Equatable {
         resBlocks = try c.decode(Int.self, forKey: .resBlocks)
         dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
         imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? 128
+        conditionAugmentation = try c.decodeIfPresent(Bool.self, forKey: .conditionAugmentation) ?? false
     }
 
     /// Checks the values a U-Net can be built from.

@@ -19,17 +19,22 @@ import SRTensor
 public final class SR3UNet: Module, @unchecked Sendable {
     public let configuration: SR3UNetConfiguration
     let noiseLevelMLP: NoiseLevelMLP
+    /// SR3+: the embedding of the condition's augmentation level (nil for SR3).
+    let augmentationMLP: NoiseLevelMLP?
     let downs: [Module]
     let mid: [SR3ResnetAttentionBlock]
     let ups: [Module]
     let finalConv: SR3Block
-    override public var parameterKeys: [String: String] { ["noiseLevelMLP": "noise_level_mlp", "finalConv": "final_conv"] }
+    override public var parameterKeys: [String: String] {
+        ["noiseLevelMLP": "noise_level_mlp", "augmentationMLP": "aug_level_mlp", "finalConv": "final_conv"]
+    }
 
     public init<G: RandomNumberGenerator>(configuration c: SR3UNetConfiguration, using generator: inout G) throws {
         try c.validate()
         configuration = c
         let embedding = c.innerChannel
         noiseLevelMLP = NoiseLevelMLP(dimension: c.innerChannel, using: &generator)
+        augmentationMLP = c.conditionAugmentation ? NoiseLevelMLP(dimension: c.innerChannel, using: &generator) : nil
         var downs: [Module] = [Conv2D(inputChannels: c.inChannel, outputChannels: c.innerChannel, kernelSize: 3, padding: 1, using: &generator)]
         var skipChannels = [c.innerChannel]
         var channels = c.innerChannel
@@ -83,15 +88,21 @@ public final class SR3UNet: Module, @unchecked Sendable {
     ///   - input: `[N, H, W, inChannel]`, the concatenation [condition, noisy image] in [−1, 1]
     ///     (H and W divisible by `sizeMultiple`).
     ///   - noiseLevel: `[N]`, the continuous noise level √ᾱ of each batch element.
+    ///   - augmentationLevel: `[N]`, √ᾱ of the noise added to the condition (SR3+; 1 = none);
+    ///     ignored by models without condition augmentation.
     ///   - generator: draws dropout masks in training mode (unused in evaluation mode).
     /// - Returns: `[N, H, W, outChannel]`.
-    public func callAsFunction<G: RandomNumberGenerator>(_ input: Tensor, noiseLevel: Tensor, using generator: inout G) -> Tensor {
+    public func callAsFunction<G: RandomNumberGenerator>(_ input: Tensor, noiseLevel: Tensor, augmentationLevel: Tensor? = nil,
+                                                         using generator: inout G) -> Tensor {
         precondition(input.rank == 4 && input.shape[3] == configuration.inChannel,
                      "SR3UNet expects [N, H, W, \(configuration.inChannel)], got \(input.shape)")
         precondition(input.shape[1] % sizeMultiple == 0 && input.shape[2] % sizeMultiple == 0,
                      "SR3UNet input size \(input.shape[1])x\(input.shape[2]) must be divisible by \(sizeMultiple)")
         precondition(noiseLevel.shape == [input.shape[0]], "noise level must be [\(input.shape[0])], got \(noiseLevel.shape)")
-        let embedding = noiseLevelMLP(noiseLevel)
+        var embedding = noiseLevelMLP(noiseLevel)
+        if let augmentationMLP {
+            embedding = embedding + augmentationMLP(augmentationLevel ?? Tensor.ones(noiseLevel.shape))
+        }
         var x = input
         var skips: [Tensor] = []
         for layer in downs {
