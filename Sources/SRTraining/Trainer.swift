@@ -126,7 +126,7 @@ public final class Trainer {
             let norm = c.optimization.gradientClip > 0 ? clipGradientNorm(&gradients, maxNorm: c.optimization.gradientClip) : 0
             optimizer.learningRate = schedule.rate(at: step + 1, base: c.optimization.learningRate)
             optimizer.update(network, gradients: gradients)
-            ema.update(from: network)
+            ema.update(from: network, step: step)
             step += 1
             window.append(loss)
             let rate = Double(window.count) / max(Date().timeIntervalSince(windowStart), 1e-9)

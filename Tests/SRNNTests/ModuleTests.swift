@@ -98,6 +98,10 @@ struct ModuleTests {
         try! layer.update(parameters: ["weight": Tensor(shape: [1, 2], values: [1, 1])])
         ema.update(from: layer)
         #expect(ema.shadow["weight"]!.scalars == start.map { 0.5 * $0 + 0.5 })
+        var warm = ExponentialMovingAverage(of: layer, decay: 0.999)
+        try! layer.update(parameters: ["weight": Tensor(shape: [1, 2], values: [3, 3])])
+        warm.update(from: layer, step: 0)   // decay min(0.999, 1/10) = 0.1
+        #expect(warm.shadow["weight"]!.scalars.allSatisfy { abs($0 - (0.1 * 1 + 0.9 * 3)) < 1e-6 })
 
         #expect(LearningRateSchedule.warmup(warmupSteps: 10).rate(at: 5, base: 1) == 0.5)
         #expect(LearningRateSchedule.warmup(warmupSteps: 10).rate(at: 50, base: 1) == 1)

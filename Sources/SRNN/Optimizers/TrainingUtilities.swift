@@ -34,8 +34,11 @@ public struct ExponentialMovingAverage: Sendable {
         self.decay = decay
     }
 
-    /// Moves the average towards the model's current parameters.
-    public mutating func update(from model: Module) {
+    /// Moves the average towards the model's current parameters. With `step` (the number of
+    /// optimizer updates so far) the decay warms up as min(decay, (1 + step)/(10 + step)), so the
+    /// average is not dominated by the initialization early in training.
+    public mutating func update(from model: Module, step: Int? = nil) {
+        let decay = step.map { Swift.min(self.decay, Float(1 + $0) / Float(10 + $0)) } ?? self.decay
         withoutGradients {
             for (path, parameter) in model.namedParameters() {
                 guard let old = shadow[path] else { shadow[path] = parameter.value.detached; continue }
