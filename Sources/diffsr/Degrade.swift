@@ -80,12 +80,7 @@ struct Degrade: ParsableCommand {
             }
             let output = self.output!
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            var files: [String] = []
-            for input in inputs {
-                var isFolder: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) else { throw CommandError("input \(input) does not exist") }
-                files += isFolder.boolValue ? try ImageSet(path: input, role: "input").files.values.sorted() : [input]
-            }
+            let files = try imageFiles(in: inputs)
             let degradation = RealESRGANDegradation(configuration: configuration, scale: scale)
             var log: [String] = []
             var bar = ProgressBar(label: "degrade", total: files.count)

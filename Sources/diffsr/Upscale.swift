@@ -93,7 +93,7 @@ struct Upscale: ParsableCommand {
                 }
                 upscaler.tile = TiledDenoiser(size: tile, overlap: tileOverlap)
             }
-            let files = try inputFiles()
+            let files = try imageFiles(in: inputs)
             let single = files.count == 1 && !isFolder(inputs[0])
             if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
             for (index, file) in files.enumerated() {
@@ -112,23 +112,5 @@ struct Upscale: ParsableCommand {
                 printError("\(file) \(image.width)x\(image.height) → \(destination) \(result.width)x\(result.height)")
             }
         }
-    }
-
-    func isFolder(_ path: String) -> Bool {
-        var directory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
-    }
-
-    func inputFiles() throws -> [String] {
-        var files: [String] = []
-        for input in inputs {
-            if isFolder(input) {
-                files += try ImageSet(path: input, role: "input").files.values.sorted()
-            } else {
-                guard FileManager.default.fileExists(atPath: input) else { throw CommandError("input \(input) does not exist") }
-                files.append(input)
-            }
-        }
-        return files
     }
 }
