@@ -15,10 +15,11 @@ public enum CommandRunner {
         return root.appendingPathComponent(".build/debug/diffsr").path
     }
 
-    public static func run(_ arguments: [String], in directory: String? = nil) throws -> CommandResult {
+    public static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

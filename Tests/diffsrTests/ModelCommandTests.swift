@@ -41,6 +41,15 @@ struct ModelCommandTests {
         #expect(tiled.status == 0, "\(tiled.stderr)")
         let tiledImage = try Image(contentsOfFile: "\(dir)/tiled.png")
         #expect(tiledImage.width == 36 && tiledImage.height == 28)
+        // A shipped model by name (Models/ or $DIFFSR_MODELS).
+        try FileManager.default.createDirectory(atPath: "\(dir)/models", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(dir)/tiny.safetensors", toPath: "\(dir)/models/tiny-x4.safetensors")
+        let named = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", "tiny-x4", "--steps", "2", "-o", "\(dir)/named.png"],
+                                          environment: ["DIFFSR_MODELS": "\(dir)/models"])
+        #expect(named.status == 0, "\(named.stderr)")
+        let unknown = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", "nope", "-o", "\(dir)/nope.png"],
+                                            environment: ["DIFFSR_MODELS": "\(dir)/models"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("available: tiny-x4"))
         let badTile = try CommandRunner.run(["upscale", "\(dir)/wide.png", "--model", "\(dir)/tiny.safetensors", "--tile", "18", "--tile-overlap", "4", "--steps", "2",
                                              "-o", "\(dir)/bad.png"])
         #expect(badTile.status != 0 && badTile.stderr.contains("multiple of 4"))
