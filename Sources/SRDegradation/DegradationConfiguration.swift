@@ -23,6 +23,8 @@ public struct DegradationStage: Codable, Sendable, Equatable {
     public var noiseRange: [Double]
     public var poissonScaleRange: [Double]
     public var grayNoiseProbability: Double
+    /// JPEG quality range of this stage (empty: none; the second stage's JPEG is the final step's,
+    /// `jpeg_range2` of the configuration).
     public var jpegRange: [Int]
 
     enum CodingKeys: String, CodingKey {
@@ -75,7 +77,7 @@ public struct DegradationConfiguration: Codable, Sendable, Equatable {
         first: stage(blur: 1, sigma: [0.2, 3], betag: [0.5, 4], betap: [1, 2], resizeProbabilities: [0.2, 0.7, 0.1],
                      resize: [0.15, 1.5], noise: [1, 30], poisson: [0.05, 3], jpeg: [30, 95]),
         second: stage(blur: 0.8, sigma: [0.2, 1.5], betag: [0.5, 4], betap: [1, 2], resizeProbabilities: [0.3, 0.4, 0.3],
-                      resize: [0.3, 1.2], noise: [1, 25], poisson: [0.05, 2.5], jpeg: [30, 95]),
+                      resize: [0.3, 1.2], noise: [1, 25], poisson: [0.05, 2.5], jpeg: []),
         finalSincProbability: 0.8, finalJPEGRange: [30, 95], finalResizeMethods: torchMethods, roundsTo8Bit: true)
 
     /// StableSR (`configs/stableSRNew/v2-finetune_text_T_512.yaml`).
@@ -84,7 +86,7 @@ public struct DegradationConfiguration: Codable, Sendable, Equatable {
         first: stage(blur: 1, sigma: [0.2, 1.5], betag: [0.5, 2], betap: [1, 1.5], resizeProbabilities: [0.2, 0.7, 0.1],
                      resize: [0.3, 1.5], noise: [1, 15], poisson: [0.05, 2], jpeg: [60, 95]),
         second: stage(blur: 0.5, sigma: [0.2, 1.0], betag: [0.5, 2], betap: [1, 1.5], resizeProbabilities: [0.3, 0.4, 0.3],
-                      resize: [0.6, 1.2], noise: [1, 12], poisson: [0.05, 1], jpeg: [60, 100]),
+                      resize: [0.6, 1.2], noise: [1, 12], poisson: [0.05, 1], jpeg: []),
         finalSincProbability: 0.8, finalJPEGRange: [60, 100], finalResizeMethods: torchMethods, roundsTo8Bit: false)
 
     /// ResShift journal (`configs/realsr_swinunet_realesrgan256_journal.yaml`, use_sharp False).
@@ -93,7 +95,7 @@ public struct DegradationConfiguration: Codable, Sendable, Equatable {
         first: stage(blur: 1, sigma: [0.2, 3], betag: [0.5, 4], betap: [1, 2], resizeProbabilities: [0.2, 0.7, 0.1],
                      resize: [0.15, 1.5], noise: [1, 30], poisson: [0.05, 3], jpeg: [30, 95]),
         second: stage(blur: 0.8, sigma: [0.2, 1.5], betag: [0.5, 4], betap: [1, 2], resizeProbabilities: [0.3, 0.4, 0.3],
-                      resize: [0.3, 1.2], noise: [1, 25], poisson: [0.05, 2.5], jpeg: [30, 95]),
+                      resize: [0.3, 1.2], noise: [1, 25], poisson: [0.05, 2.5], jpeg: []),
         finalSincProbability: 0.8, finalJPEGRange: [30, 95], finalResizeMethods: torchMethods, roundsTo8Bit: true)
 
     /// The SR3 setting: only the MATLAB bicubic downsample.
