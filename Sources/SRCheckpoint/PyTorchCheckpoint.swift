@@ -158,14 +158,19 @@ public enum PyTorchCheckpoint {
             throw CheckpointError.invalidPickle(path: path, reason: "storage of \(count) \(typeName) elements has only \(raw.count) bytes")
         }
         var out = [Float](repeating: 0, count: count)
+        // The floating-point storages share safetensors' decoding.
+        let floatTypes: [String: DType] = ["FloatStorage": .float32, "HalfStorage": .float16, "BFloat16Storage": .bfloat16]
+        if let dtype = floatTypes[typeName] {
+            if count > 0 {
+                out.withUnsafeMutableBufferPointer { o in raw.withUnsafeBytes { dtype.decode($0.baseAddress!, count: count, into: o.baseAddress!) } }
+            }
+            return out
+        }
         raw.withUnsafeBytes { p in
             for i in 0..<count {
                 let at = i * size
                 switch typeName {
-                case "FloatStorage": out[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
                 case "DoubleStorage": out[i] = Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
-                case "HalfStorage": out[i] = Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self))))
-                case "BFloat16Storage": out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self))) << 16)
                 case "LongStorage": out[i] = Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: Int64.self)))
                 case "IntStorage": out[i] = Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: at, as: Int32.self)))
                 case "ShortStorage": out[i] = Float(Int16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: Int16.self)))

@@ -37,8 +37,8 @@ public final class Trainer {
 
     public init(configuration: TrainingConfiguration, resumeFrom checkpoint: String? = nil) throws {
         self.configuration = configuration
-        var init_generator = TorchGenerator(seed: configuration.seed)
-        network = try SR3UNet(configuration: configuration.unet, using: &init_generator)
+        var initialization = TorchGenerator(seed: configuration.seed)
+        network = try SR3UNet(configuration: configuration.unet, using: &initialization)
         optimizer = Adam.adamW(learningRate: configuration.optimization.learningRate,
                                weightDecay: configuration.optimization.weightDecay)
         schedule = NoiseSchedule(configuration.betaSchedule)
