@@ -6,22 +6,29 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 DEBIAN_PACKAGES := libpng-dev libjpeg62-turbo-dev libdnnl-dev libopenblas-dev libopenblas0-openmp
+# Only the tests need a browser (the report.html check renders the page headless).
+TEST_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NIQE_PARAMS := .cache/niqe/niqe_pris_params.npz
 BASICSR_SHA256 := b89b595a87ef964cda9913b4d99380ddb6554c965577c0c10cb7b78e31301e87
 DIFFSR := .build/release/diffsr
 
-.PHONY: all deps build test run data niqe-params clean
+.PHONY: all deps test-deps build test run data niqe-params clean
 
 all: build
 
-deps:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+deps: PACKAGES = $(DEBIAN_PACKAGES)
+deps: APT_FLAGS =
+test-deps: PACKAGES = $(TEST_PACKAGES)
+test-deps: APT_FLAGS = --no-install-recommends
+test-deps: deps
+deps test-deps:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing$$missing"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_FLAGS) $$missing >/dev/null; \
 	fi
 
 $(NIQE_PARAMS):
@@ -35,7 +42,7 @@ niqe-params: $(NIQE_PARAMS)
 build: deps
 	$(SWIFT) build -c release --product diffsr
 
-test: deps niqe-params
+test: test-deps niqe-params
 	$(SWIFT) build --build-tests
 	DIFFSR_NIQE_PARAMS=$(CURDIR)/$(NIQE_PARAMS) $(SWIFT) test --skip-build
 

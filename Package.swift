@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "SRDegradation", dependencies: ["SRImage", "SRTensor"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRDegradation", "SRImage", "SRTensor", "SRNN", "SRModels", "SRDiffusion", "SRCheckpoint", "SRMetrics", "SRSupport"], exclude: ["README.md"]),
-        .target(name: "DiffusionSR", dependencies: ["SRSupport", "SRDegradation", "SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
+        .target(name: "SRBenchmark", dependencies: ["SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRCheckpoint", "SRTensor", "SRSupport"], exclude: ["README.md"]),
+        .target(name: "DiffusionSR", dependencies: ["SRBenchmark", "SRSupport", "SRDegradation", "SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
@@ -55,6 +56,7 @@ let package = Package(
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),
+        .testTarget(name: "SRBenchmarkTests", dependencies: ["SRBenchmark", "SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "diffsrTests", dependencies: ["diffsr", "_TestSupport"]),
     ]
 )

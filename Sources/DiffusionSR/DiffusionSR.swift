@@ -9,3 +9,4 @@
 @_exported import SRDegradation
 @_exported import SRMetrics
 @_exported import SRTraining
+@_exported import SRBenchmark

@@ -2,9 +2,6 @@ import ArgumentParser
 import DiffusionSR
 import Foundation
 
-extension SR3Upscaler.SamplerKind: ExpressibleByArgument {}
-extension ColorCorrection: ExpressibleByArgument {}
-
 /// `diffsr upscale`: super-resolve images with an SR3 model.
 struct Upscale: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,14 +28,7 @@ struct Upscale: ParsableCommand {
     @Option(help: "Upscaling factor (default: the model's).")
     var scale: Int?
 
-    @Option(help: "Sampler: ddpm, ddim or dpm-solver++.")
-    var sampler: SR3Upscaler.SamplerKind = .dpmSolverPlusPlus
-
-    @Option(help: "Number of network evaluations (respaced over the training schedule).")
-    var steps: Int = 50
-
-    @Option(help: "DDIM stochasticity (0 = deterministic).")
-    var eta: Double = 0
+    @OptionGroup var sampling: SamplingOptions
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
@@ -46,30 +36,12 @@ struct Upscale: ParsableCommand {
     @Option(help: "Noise order: default (NHWC) or torch (the reference's NCHW stream).")
     var rng: RandomOrder = .torch
 
-    @Option(help: "Tile size in output pixels (multiple of the model's size multiple); images larger than a tile are denoised in overlapping tiles blended at every step. Default: no tiling.")
-    var tile: Int?
-
-    @Option(help: "Tile overlap in output pixels.")
-    var tileOverlap: Int = 32
-
-    @Option(help: "SR3+ models: test-time augmentation level t_eval in [0, 1] (higher: more realism, less fidelity).")
-    var augLevel: Double = 0
-
-    @Option(help: "Color correction against the upsampled input: none, adain or wavelet.")
-    var colorFix: ColorCorrection = .none
-
     @OptionGroup var compute: ComputeOptions
 
     enum RandomOrder: String, ExpressibleByArgument, CaseIterable { case `default`, torch }
 
     func validate() throws {
-        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let scale, scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
-        if eta < 0 { throw ValidationError("--eta must be non-negative, got \(eta)") }
-        if !(0...1).contains(augLevel) { throw ValidationError("--aug-level must be in [0, 1], got \(augLevel)") }
-        if let tile, tile < 8 || tileOverlap < 0 || tileOverlap >= tile {
-            throw ValidationError("--tile must be at least 8 and --tile-overlap in 0..<tile")
-        }
     }
 
     func run() throws {
@@ -82,16 +54,16 @@ struct Upscale: ParsableCommand {
             }
             let modelFile = try SR3ModelFile(contentsOfFile: modelPath, configurationPath: modelConfig, scale: scale)
             let total = NoiseSchedule(modelFile.description.betaSchedule).stepCount
-            guard steps <= total else { throw CommandError("--steps \(steps) exceeds the model's \(total) training steps") }
-            var upscaler = SR3Upscaler(model: modelFile, sampler: sampler, steps: steps, eta: eta)
+            guard sampling.steps <= total else { throw CommandError("--steps \(sampling.steps) exceeds the model's \(total) training steps") }
+            var upscaler = SR3Upscaler(model: modelFile, sampler: sampling.sampler, steps: sampling.steps, eta: sampling.eta)
             upscaler.noiseOrder = rng == .torch ? .nchw : .natural
-            upscaler.colorCorrection = colorFix
-            upscaler.augmentationLevel = augLevel
-            if let tile {
+            upscaler.colorCorrection = sampling.colorFix
+            upscaler.augmentationLevel = sampling.augLevel
+            if let tile = sampling.tile {
                 guard tile % modelFile.network.sizeMultiple == 0 else {
                     throw CommandError("--tile must be a multiple of \(modelFile.network.sizeMultiple) for this model")
                 }
-                upscaler.tile = TiledDenoiser(size: tile, overlap: tileOverlap)
+                upscaler.tile = TiledDenoiser(size: tile, overlap: sampling.tileOverlap)
             }
             let files = try imageFiles(in: inputs)
             let single = files.count == 1 && !isFolder(inputs[0])

@@ -9,6 +9,8 @@ extension Tag {
     @Tag public static var badInput: Self
     /// Properties that hold for any input.
     @Tag public static var property: Self
+    /// Benchmark results, tables and the HTML report.
+    @Tag public static var report: Self
     /// Runs the `diffsr` executable.
     @Tag public static var cli: Self
 }

@@ -1,0 +1,102 @@
+import Foundation
+import SRDiffusion
+import SRImage
+
+/// How a diffusion model is sampled in a benchmark (the `diffsr upscale` options that change
+/// its output).
+public struct SamplingSettings: Codable, Hashable, Sendable {
+    public var sampler: SR3Upscaler.SamplerKind
+    public var steps: Int
+    public var eta: Double
+    /// Image i, sample k uses seed + 1000·k + i.
+    public var seed: UInt64
+    /// Samples per image; metrics are averaged over them, the report shows sample 0.
+    public var samples: Int
+    public var tile: Int?
+    public var tileOverlap: Int
+    public var colorCorrection: ColorCorrection
+    /// SR3+ test-time augmentation level (ignored by models without condition augmentation).
+    public var augmentationLevel: Double
+
+    public init(sampler: SR3Upscaler.SamplerKind = .dpmSolverPlusPlus, steps: Int = 50, eta: Double = 0, seed: UInt64 = 0,
+                samples: Int = 1, tile: Int? = nil, tileOverlap: Int = 32, colorCorrection: ColorCorrection = .none,
+                augmentationLevel: Double = 0) {
+        self.sampler = sampler
+        self.steps = steps
+        self.eta = eta
+        self.seed = seed
+        self.samples = samples
+        self.tile = tile
+        self.tileOverlap = tileOverlap
+        self.colorCorrection = colorCorrection
+        self.augmentationLevel = augmentationLevel
+    }
+
+    /// The seed of sample `sample` of image `index`.
+    public func seed(image index: Int, sample: Int) -> UInt64 { seed &+ 1000 &* UInt64(sample) &+ UInt64(index) }
+
+    /// A short human-readable description ("dpm-solver++, 50 steps").
+    public var summary: String {
+        var parts = ["\(sampler.rawValue) \(steps) steps"]
+        if sampler == .ddim && eta != 0 { parts.append("η \(eta)") }
+        if samples > 1 { parts.append("\(samples) samples") }
+        if let tile { parts.append("tile \(tile)/\(tileOverlap)") }
+        if colorCorrection != .none { parts.append("color fix \(colorCorrection.rawValue)") }
+        if augmentationLevel != 0 { parts.append("aug level \(augmentationLevel)") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// One column of a benchmark: a classical resize, a model of this project, or the outputs of an
+/// external method read from a folder.
+public struct BenchmarkMethod: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        /// Upscale the LR image with a resampling method.
+        case resize(ResizeMethod)
+        /// An SR3 / Regression / SR3+ model file (regression models ignore the sampling settings).
+        case model(path: String, sampling: SamplingSettings)
+        /// Pre-computed outputs `<folder>/<image>.png|jpg` (e.g. Real-ESRGAN or SPAN from Tools/).
+        case external(folder: String)
+    }
+
+    /// The column name ("bicubic", "sr3", "sr3 ddim-10", …).
+    public var name: String
+    public var kind: Kind
+    /// Set for the points of a sampler study: (sampler, steps) of this column.
+    public var studyPoint: StudyPoint?
+
+    public struct StudyPoint: Codable, Hashable, Sendable {
+        public var sampler: SR3Upscaler.SamplerKind
+        public var steps: Int
+
+        public init(sampler: SR3Upscaler.SamplerKind, steps: Int) {
+            self.sampler = sampler
+            self.steps = steps
+        }
+    }
+
+    public init(name: String, kind: Kind, studyPoint: StudyPoint? = nil) {
+        self.name = name
+        self.kind = kind
+        self.studyPoint = studyPoint
+    }
+
+    /// Samples produced per image.
+    public var samplesPerImage: Int {
+        if case .model(_, let sampling) = kind { return sampling.samples }
+        return 1
+    }
+
+    /// A file-system-safe version of the name, for the cache folder.
+    public var slug: String {
+        String(name.lowercased().map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
+    }
+
+    /// The aliases `--methods` accepts for classical resizes.
+    public static let resizeAliases: [String: ResizeMethod] = ["bicubic": .pilBicubic, "lanczos": .pilLanczos]
+
+    /// The shipped-model aliases `--methods` accepts: alias → model name for a scale.
+    public static func modelName(forAlias alias: String, scale: Int) -> String? {
+        ["regression", "sr3", "sr3plus"].contains(alias) ? "\(alias)-x\(scale)" : nil
+    }
+}

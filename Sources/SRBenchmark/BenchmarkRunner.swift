@@ -1,0 +1,212 @@
+import Foundation
+import SRCheckpoint
+import SRDiffusion
+import SRImage
+import SRMetrics
+import SRSupport
+import SRTensor
+
+/// Runs each method on each image of a suite, caches the outputs, and scores them.
+///
+/// Cache: `<cache>/<method slug>/<image>.png` (`<image>_s<k>.png` for sample k > 0) and `run.json`
+/// holding the cache key (suite, LR source, scale, the method with its model file's size and
+/// modification date) and per-image seconds. A method whose key matches reuses the images already
+/// there and produces only the missing ones, so an interrupted benchmark resumes; a changed key
+/// clears that method's folder.
+public struct BenchmarkRunner {
+    public var suite: BenchmarkSuite
+    public var methods: [BenchmarkMethod]
+    public var cacheFolder: String
+    /// Metric names to compute (psnr, ssim, consistency, niqe).
+    public var metrics: [String]
+    public var niqe: NIQE?
+
+    /// Progress: method name, images done, images total; return false to cancel.
+    public typealias Progress = (_ method: String, _ done: Int, _ total: Int) -> Bool
+
+    public init(suite: BenchmarkSuite, methods: [BenchmarkMethod], cacheFolder: String, metrics: [String], niqe: NIQE?) {
+        self.suite = suite
+        self.methods = methods
+        self.cacheFolder = cacheFolder
+        self.metrics = metrics
+        self.niqe = niqe
+    }
+
+    public struct Cancelled: Error, CustomStringConvertible {
+        public var description: String { "benchmark interrupted (finished outputs are cached; run again to resume)" }
+    }
+
+    struct CacheRecord: Codable {
+        var key: String
+        var seconds: [String: Double]   // output file name → seconds
+        var peakMemoryMiB: Double?
+    }
+
+    /// The outputs of one method: per image, its samples, plus timing.
+    public struct Outputs {
+        public var images: [[Image]]
+        public var seconds: [Double?]
+        public var peakMemoryMiB: Double?
+    }
+
+    /// Produces (or loads from the cache) the outputs of `method`.
+    public func outputs(of method: BenchmarkMethod, cancelled: @escaping () -> Bool = { false }, progress: Progress? = nil) throws -> Outputs {
+        let items = suite.items
+        if case .external(let folder) = method.kind {
+            let set = try ImageSet(path: folder, role: "\(method.name) output")
+            var images: [[Image]] = []
+            for item in items {
+                guard let path = set.files[item.name] else { throw BenchmarkError("\(method.name): no output for \(item.name) in \(folder)") }
+                let image = try Image(contentsOfFile: path)
+                guard image.width == item.highResolution.width, image.height == item.highResolution.height else {
+                    throw BenchmarkError("\(path) is \(image.width)x\(image.height), expected \(item.highResolution.width)x\(item.highResolution.height)")
+                }
+                images.append([image])
+            }
+            return Outputs(images: images, seconds: items.map { _ in nil }, peakMemoryMiB: nil)
+        }
+        let folder = cacheFolder + "/" + method.slug
+        let key = try cacheKey(for: method)
+        var record = CacheRecord(key: key, seconds: [:], peakMemoryMiB: nil)
+        if let data = FileManager.default.contents(atPath: folder + "/run.json"),
+           let stored = try? JSONDecoder().decode(CacheRecord.self, from: data), stored.key == key {
+            record = stored
+        } else if FileManager.default.fileExists(atPath: folder) {
+            try FileManager.default.removeItem(atPath: folder)
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+
+        var upscaler: SR3Upscaler? = nil
+        var images: [[Image]] = [], seconds: [Double?] = []
+        let samples = method.samplesPerImage
+        var measuredPeak = record.peakMemoryMiB
+        for (index, item) in items.enumerated() {
+            var perImage: [Image] = [], times: [Double] = []
+            for sample in 0..<samples {
+                let file = item.name + (sample == 0 ? "" : "_s\(sample)") + ".png"
+                let path = folder + "/" + file
+                if let time = record.seconds[file], FileManager.default.fileExists(atPath: path) {
+                    perImage.append(try Image(contentsOfFile: path))
+                    times.append(time)
+                    continue
+                }
+                if cancelled() { throw Cancelled() }
+                PeakMemory.reset()
+                let start = DispatchTime.now().uptimeNanoseconds
+                let output: Image
+                switch method.kind {
+                case .resize(let resize):
+                    output = item.lowResolution.resized(width: item.highResolution.width, height: item.highResolution.height,
+                                                        method: resize).clipped()
+                case .model(let path, let sampling):
+                    if upscaler == nil { upscaler = try Self.makeUpscaler(path: path, sampling: sampling, scale: suite.scale) }
+                    var generator = TorchGenerator(seed: sampling.seed(image: index, sample: sample))
+                    output = try upscaler!.upscale(item.lowResolution, generator: &generator) { _, _ in !cancelled() }
+                case .external:
+                    fatalError("handled above")
+                }
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                if let peak = PeakMemory.current() { measuredPeak = max(measuredPeak ?? 0, peak) }
+                guard output.width == item.highResolution.width, output.height == item.highResolution.height else {
+                    throw BenchmarkError("\(method.name) made \(output.width)x\(output.height) for \(item.name), expected "
+                                        + "\(item.highResolution.width)x\(item.highResolution.height) (check the model's scale)")
+                }
+                let stored = output.quantized()
+                try stored.write(toFile: path)
+                record.seconds[file] = elapsed
+                record.peakMemoryMiB = measuredPeak
+                try AtomicFile.write(Array(try JSONEncoder().encode(record)), to: folder + "/run.json")
+                perImage.append(stored)
+                times.append(elapsed)
+            }
+            images.append(perImage)
+            seconds.append(times.reduce(0, +) / Double(times.count))
+            if let progress, !progress(method.name, index + 1, items.count) { throw Cancelled() }
+        }
+        return Outputs(images: images, seconds: seconds, peakMemoryMiB: measuredPeak)
+    }
+
+    static func makeUpscaler(path: String, sampling: SamplingSettings, scale: Int) throws -> SR3Upscaler {
+        let model = try SR3ModelFile(contentsOfFile: path)
+        guard model.description.scale == scale else {
+            throw BenchmarkError("\(path) is a ×\(model.description.scale) model, the benchmark is ×\(scale)")
+        }
+        let total = NoiseSchedule(model.description.betaSchedule).stepCount
+        guard sampling.steps <= total else { throw BenchmarkError("\(sampling.steps) steps exceed the \(total) training steps of \(path)") }
+        if let tile = sampling.tile, tile % model.network.sizeMultiple != 0 {
+            throw BenchmarkError("the tile size must be a multiple of \(model.network.sizeMultiple) for \(path)")
+        }
+        var upscaler = SR3Upscaler(model: model, sampler: sampling.sampler, steps: sampling.steps, eta: sampling.eta)
+        upscaler.colorCorrection = sampling.colorCorrection
+        upscaler.augmentationLevel = sampling.augmentationLevel
+        if let tile = sampling.tile { upscaler.tile = TiledDenoiser(size: tile, overlap: sampling.tileOverlap) }
+        return upscaler
+    }
+
+    /// The cache key: everything that determines the outputs.
+    func cacheKey(for method: BenchmarkMethod) throws -> String {
+        var parts = ["suite=\(suite.name)", "lr=\(suite.lowResolutionSource)", "scale=\(suite.scale)",
+                     "images=\(suite.items.map(\.name).joined(separator: ","))"]
+        switch method.kind {
+        case .resize(let resize): parts.append("resize=\(resize.rawValue)")
+        case .model(let path, let sampling):
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
+            let date = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            parts.append("model=\(URL(fileURLWithPath: path).standardizedFileURL.path) size=\(size) modified=\(date)")
+            parts.append("sampling=" + String(decoding: try encoder.encode(sampling), as: UTF8.self))
+        case .external(let folder): parts.append("external=\(folder)")
+        }
+        return parts.joined(separator: "\n")
+    }
+
+    /// Scores one output against its item.
+    public func score(_ output: Image, item: BenchmarkSuite.Item) throws -> Scores {
+        var scores = Scores()
+        let border = suite.scale
+        if metrics.contains("psnr") { scores.psnr = try PSNR(channel: .y, cropBorder: border)(output, reference: item.highResolution) }
+        if metrics.contains("ssim") { scores.ssim = try SSIM(channel: .y, cropBorder: border)(output, reference: item.highResolution) }
+        if metrics.contains("consistency") { scores.consistency = try Consistency(scale: suite.scale)(output, lowResolution: item.lowResolution) }
+        if metrics.contains("niqe"), let niqe { scores.niqe = try niqe(output) }
+        return scores
+    }
+
+    /// Runs every method and scores every output. `keepOutputs` receives each method's outputs
+    /// (for the report) before they are released.
+    public func run(command: String, cancelled: @escaping () -> Bool = { false }, progress: Progress? = nil,
+                    keepOutputs: (BenchmarkMethod, Outputs) -> Void = { _, _ in }) throws -> BenchmarkResults {
+        var results: [BenchmarkResults.MethodResult] = []
+        for method in methods {
+            let outputs = try self.outputs(of: method, cancelled: cancelled, progress: progress)
+            var perImage: [BenchmarkResults.ImageResult] = []
+            for (index, item) in suite.items.enumerated() {
+                let scores = try outputs.images[index].map { try score($0, item: item) }
+                perImage.append(.init(image: item.name, scores: Scores.mean(scores), seconds: outputs.seconds[index]))
+            }
+            let times = outputs.seconds.compactMap { $0 }
+            results.append(.init(name: method.name, detail: Self.detail(of: method), samples: method.samplesPerImage,
+                                 secondsPerImage: times.isEmpty ? nil : times.reduce(0, +) / Double(times.count),
+                                 peakMemoryMiB: outputs.peakMemoryMiB, studyPoint: method.studyPoint,
+                                 mean: Scores.mean(perImage.map(\.scores)), images: perImage))
+            keepOutputs(method, outputs)
+        }
+        let threads = Parallelism.threadCount
+        return BenchmarkResults(suite: suite.name, scale: suite.scale, lowResolutionSource: suite.lowResolutionSource,
+                                metrics: metrics, images: suite.items.map(\.name), methods: results, command: command,
+                                machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, threads: \(threads)")
+    }
+
+    static func detail(of method: BenchmarkMethod) -> String {
+        switch method.kind {
+        case .resize(let resize): return resize.rawValue
+        case .model(let fullPath, let sampling):
+            let here = FileManager.default.currentDirectoryPath + "/"
+            let path = fullPath.hasPrefix(here) ? String(fullPath.dropFirst(here.count)) : fullPath
+            let kind = try? SR3ModelDescription(json: SafeTensorsFile(contentsOfFile: fullPath).metadata[SR3ModelDescription.metadataKey] ?? "").kind
+            return kind == .regression ? "\(path) (regression, one forward pass)" : "\(path): \(sampling.summary)"
+        case .external(let folder): return "outputs read from \(folder)"
+        }
+    }
+}

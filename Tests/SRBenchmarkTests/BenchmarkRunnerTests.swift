@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import SRBenchmark
+import SRDegradation
+import SRImage
+import SRMetrics
+import _TestSupport
+
+/// A small deterministic suite: smooth-plus-texture HR images and their MATLAB-bicubic LR.
+func syntheticSuite(count: Int = 2, size: Int = 24, scale: Int = 4) -> BenchmarkSuite {
+    let items = (0..<count).map { index -> BenchmarkSuite.Item in
+        var pixels = [Float](repeating: 0, count: size * size * 3)
+        for y in 0..<size { for x in 0..<size { for c in 0..<3 {
+            pixels[(y * size + x) * 3 + c] = 0.5 + 0.3 * sin(Float(x + index) * 0.7 + Float(c)) * cos(Float(y) * 0.45)
+        } } }
+        let hr = Image(width: size, height: size, channels: 3, pixels: pixels).quantized()
+        let lr = hr.resized(width: size / scale, height: size / scale, method: .matlabBicubic).clipped().quantized()
+        return BenchmarkSuite.Item(name: "image\(index)", highResolution: hr, lowResolution: lr)
+    }
+    return BenchmarkSuite(name: "synthetic", scale: scale, items: items, lowResolutionSource: "test")
+}
+
+@Suite("Benchmark runner", .tags(.report))
+struct BenchmarkRunnerTests {
+    @Test func scoresMatchTheMetricsAndTheCacheIsReused() throws {
+        let dir = try makeTemporaryDirectory("benchmark-runner")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let suite = syntheticSuite()
+        let methods = [BenchmarkMethod(name: "bicubic", kind: .resize(.pilBicubic)), BenchmarkMethod(name: "nearest", kind: .resize(.nearest))]
+        let runner = BenchmarkRunner(suite: suite, methods: methods, cacheFolder: dir, metrics: ["psnr", "ssim", "consistency"], niqe: nil)
+        let results = try runner.run(command: "test")
+        #expect(results.methods.map(\.name) == ["bicubic", "nearest"])
+        for (m, method) in results.methods.enumerated() {
+            let resize: ResizeMethod = m == 0 ? .pilBicubic : .nearest
+            for (i, item) in suite.items.enumerated() {
+                let expected = item.lowResolution.resized(width: 24, height: 24, method: resize).clipped().quantized()
+                let psnr = try PSNR(channel: .y, cropBorder: 4)(expected, reference: item.highResolution)
+                #expect(abs(method.images[i].scores.psnr! - psnr) < 1e-9)
+                #expect(method.images[i].scores.ssim! > 0 && method.images[i].scores.ssim! <= 1)
+                #expect(method.images[i].scores.niqe == nil)
+            }
+            #expect(abs(method.mean.psnr! - (method.images[0].scores.psnr! + method.images[1].scores.psnr!) / 2) < 1e-12)
+            #expect(method.secondsPerImage! >= 0)
+        }
+        // Bicubic beats nearest on smooth content.
+        #expect(results.methods[0].mean.psnr! > results.methods[1].mean.psnr!)
+        // A second run reads the cached outputs and their recorded times.
+        let cachedFile = "\(dir)/bicubic/image0.png"
+        let before = try FileManager.default.attributesOfItem(atPath: cachedFile)[.modificationDate] as! Date
+        let again = try runner.run(command: "test")
+        let after = try FileManager.default.attributesOfItem(atPath: cachedFile)[.modificationDate] as! Date
+        #expect(before == after)
+        #expect(again.methods[0].secondsPerImage == results.methods[0].secondsPerImage)
+        #expect(again.methods[0].mean == results.methods[0].mean)
+        // A different suite (other LR source) invalidates that method's cache.
+        var changed = suite
+        changed.lowResolutionSource = "other"
+        _ = try BenchmarkRunner(suite: changed, methods: [methods[0]], cacheFolder: dir, metrics: ["psnr"], niqe: nil).run(command: "test")
+        let record = try String(contentsOfFile: "\(dir)/bicubic/run.json", encoding: .utf8)
+        #expect(record.contains("lr=other"))
+    }
+
+    @Test func cancellationKeepsFinishedOutputsForResume() throws {
+        let dir = try makeTemporaryDirectory("benchmark-cancel")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let suite = syntheticSuite(count: 3)
+        let runner = BenchmarkRunner(suite: suite, methods: [BenchmarkMethod(name: "lanczos", kind: .resize(.pilLanczos))],
+                                     cacheFolder: dir, metrics: ["psnr"], niqe: nil)
+        #expect(throws: BenchmarkRunner.Cancelled.self) {
+            _ = try runner.run(command: "test", progress: { _, done, _ in done < 2 })
+        }
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/lanczos/image1.png"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/lanczos/image2.png"))
+        var produced = 0
+        let results = try runner.run(command: "test", progress: { _, done, _ in produced = done; return true })
+        #expect(produced == 3 && results.methods[0].images.count == 3)
+    }
+
+    @Test func externalOutputsAreReadAndCheckedBySize() throws {
+        let dir = try makeTemporaryDirectory("benchmark-external")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let suite = syntheticSuite()
+        try FileManager.default.createDirectory(atPath: "\(dir)/ext", withIntermediateDirectories: true)
+        for item in suite.items { try item.highResolution.write(toFile: "\(dir)/ext/\(item.name).png") }
+        let runner = BenchmarkRunner(suite: suite, methods: [BenchmarkMethod(name: "oracle", kind: .external(folder: "\(dir)/ext"))],
+                                     cacheFolder: "\(dir)/cache", metrics: ["psnr", "consistency"], niqe: nil)
+        let results = try runner.run(command: "test")
+        #expect(results.methods[0].mean.psnr == .infinity)
+        #expect(results.methods[0].secondsPerImage == nil)
+        try Image(width: 8, height: 8, channels: 3).write(toFile: "\(dir)/ext/image1.png")
+        #expect { _ = try runner.run(command: "test") } throws: { "\($0)".contains("expected 24x24") }
+    }
+
+    @Test func suitesPairByStemAndCheckSizes() throws {
+        let dir = try makeTemporaryDirectory("benchmark-suite")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for sub in ["HR", "LR"] { try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true) }
+        let suite = syntheticSuite()
+        for item in suite.items {
+            try item.highResolution.write(toFile: "\(dir)/HR/\(item.name).png")
+            try item.lowResolution.write(toFile: "\(dir)/LR/\(item.name).png")
+        }
+        let paired = try BenchmarkSuite.paired(name: "x", highResolution: "\(dir)/HR", lowResolution: "\(dir)/LR", scale: 4)
+        #expect(paired.items.map(\.name) == ["image0", "image1"])
+        #expect(paired.items[0].lowResolution == suite.items[0].lowResolution)
+        #expect { _ = try BenchmarkSuite.paired(name: "x", highResolution: "\(dir)/HR", lowResolution: "\(dir)/LR", scale: 3) } throws: {
+            "\($0)".contains("mod-cropped to ×3")
+        }
+        // Made by MATLAB bicubic, and by a degradation preset reproducibly per seed.
+        let made = try BenchmarkSuite.degraded(name: "x", highResolution: "\(dir)/HR", scale: 4, degradation: nil).suite
+        #expect(made.items[1].lowResolution == suite.items[1].lowResolution)
+        let preset = DegradationConfiguration.presets["realesrgan"]!
+        let first = try BenchmarkSuite.degraded(name: "x", highResolution: "\(dir)/HR", scale: 4, degradation: ("realesrgan", preset, 5))
+        let second = try BenchmarkSuite.degraded(name: "x", highResolution: "\(dir)/HR", scale: 4, degradation: ("realesrgan", preset, 5))
+        #expect(first.parameters.count == 2)
+        #expect(first.suite.items[0].lowResolution == second.suite.items[0].lowResolution)
+        #expect(first.suite.items[0].lowResolution.width == 6)
+    }
+
+    @Test func peakMemoryIsReadable() {
+        #expect(PeakMemory.reset())
+        let peak = PeakMemory.current()
+        #expect(peak != nil && peak! > 1)
+    }
+}
