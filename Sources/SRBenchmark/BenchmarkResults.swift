@@ -52,7 +52,8 @@ public struct BenchmarkResults: Codable, Sendable {
         /// What the column is ("pil-bicubic", "Models/sr3-x4.safetensors (sr3): dpm-solver++ 50 steps").
         public var detail: String
         public var samples: Int
-        /// Mean seconds per output image (one sample), nil for external outputs.
+        /// Mean seconds per output image (one sample); for external outputs as their tool recorded
+        /// it in `timings.jsonl`, else nil.
         public var secondsPerImage: Double?
         /// Peak resident memory while producing the outputs (process-wide, MiB), nil when unknown.
         public var peakMemoryMiB: Double?

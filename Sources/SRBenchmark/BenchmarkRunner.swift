@@ -63,7 +63,8 @@ public struct BenchmarkRunner {
                 }
                 images.append([image])
             }
-            return Outputs(images: images, seconds: items.map { _ in nil }, peakMemoryMiB: nil)
+            let times = Self.externalTimings(in: folder)
+            return Outputs(images: images, seconds: items.map { times[$0.name] }, peakMemoryMiB: nil)
         }
         let folder = cacheFolder + "/" + method.slug
         let key = try cacheKey(for: method)
@@ -124,6 +125,18 @@ public struct BenchmarkRunner {
             if let progress, !progress(method.name, index + 1, items.count) { throw Cancelled() }
         }
         return Outputs(images: images, seconds: seconds, peakMemoryMiB: measuredPeak)
+    }
+
+    /// Seconds per image an external tool recorded in `<folder>/timings.jsonl` (lines with
+    /// `"image"` and `"seconds"`, as Tools/reference/ncnn_sr.py writes them); empty when absent.
+    static func externalTimings(in folder: String) -> [String: Double] {
+        struct Line: Decodable { var image: String; var seconds: Double }
+        guard let text = try? String(contentsOfFile: folder + "/timings.jsonl", encoding: .utf8) else { return [:] }
+        var result: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            if let entry = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)) { result[entry.image] = entry.seconds }
+        }
+        return result
     }
 
     static func makeUpscaler(path: String, sampling: SamplingSettings, scale: Int) throws -> SR3Upscaler {

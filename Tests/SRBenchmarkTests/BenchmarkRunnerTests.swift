@@ -87,6 +87,9 @@ struct BenchmarkRunnerTests {
         let results = try runner.run(command: "test")
         #expect(results.methods[0].mean.psnr == .infinity)
         #expect(results.methods[0].secondsPerImage == nil)
+        try Data("{\"image\": \"image0\", \"seconds\": 0.5}\n{\"image\": \"image1\", \"seconds\": 1.5}\n".utf8)
+            .write(to: URL(fileURLWithPath: "\(dir)/ext/timings.jsonl"))
+        #expect(try runner.run(command: "test").methods[0].secondsPerImage == 1.0)
         try Image(width: 8, height: 8, channels: 3).write(toFile: "\(dir)/ext/image1.png")
         #expect { _ = try runner.run(command: "test") } throws: { "\($0)".contains("expected 24x24") }
     }
