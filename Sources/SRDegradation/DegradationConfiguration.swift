@@ -98,6 +98,31 @@ public struct DegradationConfiguration: Codable, Sendable, Equatable {
                       resize: [0.3, 1.2], noise: [1, 25], poisson: [0.05, 2.5], jpeg: []),
         finalSincProbability: 0.8, finalJPEGRange: [30, 95], finalResizeMethods: torchMethods, roundsTo8Bit: true)
 
+    /// Pillow's BOX, BICUBIC and BILINEAR on 8-bit images, the resamplers of the SR3+ seed code.
+    static let pillowMethods: [ResizeMethod] = [.pilBox, .pilBicubic, .pilBilinear]
+
+    /// The SR3+ seed's variant of the Real-ESRGAN model (Sahak et al. 2023, as the issue describes
+    /// the seed code): blur kernels of radius r ∈ {3, 5, 7, 9, 11} (size 2r + 1 ∈ {7, 11, 15, 19,
+    /// 23}), resize ×[0.15, 1.5] in the first stage and ×[0.3, 1.2] in the second with Pillow
+    /// BOX/BICUBIC/BILINEAR (8-bit), JPEG in the first stage, and the final sinc and JPEG of the
+    /// second stage in Real-ESRGAN's two random orders (sinc → JPEG or JPEG → sinc).
+    ///
+    /// Deviations, deliberate: the paper gives no exact ranges (algorithms.md §2.1), so blur σ/β,
+    /// noise, JPEG qualities and all probabilities are Real-ESRNet's; "sinc–JPEG–sinc" is read as
+    /// the final sinc filter on either side of the final JPEG, as Real-ESRGAN orders them; no USM
+    /// sharpening of the target (SR3+ scores against the original HR).
+    public static let sr3plus: DegradationConfiguration = {
+        var configuration = realesrgan
+        configuration.name = "sr3plus"
+        configuration.sharpen = false
+        for keyPath in [\DegradationConfiguration.first, \DegradationConfiguration.second!] as [WritableKeyPath<DegradationConfiguration, DegradationStage>] {
+            configuration[keyPath: keyPath].kernelSizes = [3, 5, 7, 9, 11].map { 2 * $0 + 1 }
+            configuration[keyPath: keyPath].resizeMethods = pillowMethods
+        }
+        configuration.finalResizeMethods = pillowMethods
+        return configuration
+    }()
+
     /// The SR3 setting: only the MATLAB bicubic downsample.
     public static let bicubic = DegradationConfiguration(
         name: "bicubic", sharpen: false,
@@ -110,6 +135,6 @@ public struct DegradationConfiguration: Codable, Sendable, Equatable {
 
     /// The presets by name.
     public static let presets: [String: DegradationConfiguration] = [
-        "realesrgan": realesrgan, "stablesr": stablesr, "resshift": resshift, "bicubic": bicubic,
+        "realesrgan": realesrgan, "stablesr": stablesr, "resshift": resshift, "sr3plus": sr3plus, "bicubic": bicubic,
     ]
 }

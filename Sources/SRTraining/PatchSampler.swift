@@ -73,25 +73,73 @@ public final class PatchSampler: @unchecked Sendable {
         return (y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(y.count)).squareRoot() * 255 / 219
     }
 
+    /// Real-ESRGAN's training-pair pool (a queue of 180 pairs shuffled across batches), made
+    /// stateless so runs stay reproducible and resume exactly: pairs are numbered, pair n depends
+    /// only on (seed, n), and the pairs of each block of `poolSize` consecutive numbers are dealt to
+    /// that block's batches in a seeded random order. Each pair is still used once; a batch mixes
+    /// pairs from across its block instead of holding consecutive ones. 0: no pool.
+    /// Requires `poolSize` to be a multiple of the batch size.
+    public var poolSize = 0
+    private var pool: (block: Int, seed: UInt64, pairs: [Int: Pair])? = nil
+    private let poolLock = NSLock()
+
+    /// One training pair: HR and condition pixels, HWC in [−1, 1].
+    struct Pair {
+        var highResolution: [Float]
+        var condition: [Float]
+    }
+
+    /// Training pair number `number` of a run seeded with `seed`.
+    func pair(_ number: Int, seed: UInt64) -> Pair {
+        var generator = TorchGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(number))
+        var crop = self.crop(using: &generator)
+        let conditionImage: Image
+        if let degradationModel,
+           let degraded = try? RealESRGANDegradation.apply(crop, with: degradationModel.sampleParameters(using: &generator)) {
+            crop = degraded.target
+            conditionImage = degraded.lowResolution.resized(width: cropSize, height: cropSize, method: conditioning)
+        } else {
+            conditionImage = self.condition(for: crop)
+        }
+        return Pair(highResolution: crop.pixels.map { $0 * 2 - 1 }, condition: conditionImage.pixels.map { $0 * 2 - 1 })
+    }
+
+    /// The pair numbers of batch `index`: consecutive without a pool, else this batch's share of
+    /// its block's seeded permutation.
+    public func pairNumbers(ofBatch index: Int, size: Int, seed: UInt64) -> [Int] {
+        let first = index * size
+        guard poolSize > 0 else { return Array(first..<(first + size)) }
+        precondition(poolSize % size == 0, "the pool size \(poolSize) must be a multiple of the batch size \(size)")
+        let block = first / poolSize
+        var order = Array(0..<poolSize)
+        var generator = TorchGenerator(seed: (seed ^ 0x5851_F42D_4C95_7F2D) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(block))
+        for i in stride(from: poolSize - 1, to: 0, by: -1) {
+            order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
+        }
+        let offset = first % poolSize
+        return order[offset..<(offset + size)].map { block * poolSize + $0 }
+    }
+
     /// Batch number `index` of a run seeded with `seed`.
     public func batch(_ index: Int, size: Int, seed: UInt64) -> Batch {
-        var generator = TorchGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index))
-        var hr: [Float] = [], condition: [Float] = []
-        for _ in 0..<size {
-            var crop = self.crop(using: &generator)
-            var conditionImage: Image
-            if let degradationModel,
-               let degraded = try? RealESRGANDegradation.apply(crop, with: degradationModel.sampleParameters(using: &generator)) {
-                crop = degraded.target
-                conditionImage = degraded.lowResolution.resized(width: cropSize, height: cropSize, method: conditioning)
-            } else {
-                conditionImage = self.condition(for: crop)
+        let numbers = pairNumbers(ofBatch: index, size: size, seed: seed)
+        var pairs: [Pair]
+        if poolSize > 0 {
+            // The whole block is made once, when its first batch is asked for.
+            poolLock.lock()
+            let block = index * size / poolSize
+            if pool?.block != block || pool?.seed != seed {
+                let start = block * poolSize
+                pool = (block, seed, Dictionary(uniqueKeysWithValues: (start..<(start + poolSize)).map { ($0, pair($0, seed: seed)) }))
             }
-            hr += crop.pixels.map { $0 * 2 - 1 }
-            condition += conditionImage.pixels.map { $0 * 2 - 1 }
+            pairs = numbers.map { pool!.pairs[$0]! }
+            poolLock.unlock()
+        } else {
+            pairs = numbers.map { pair($0, seed: seed) }
         }
         let shape = [size, cropSize, cropSize, 3]
-        return Batch(highResolution: Tensor(shape: shape, values: hr), condition: Tensor(shape: shape, values: condition))
+        return Batch(highResolution: Tensor(shape: shape, values: pairs.flatMap(\.highResolution)),
+                     condition: Tensor(shape: shape, values: pairs.flatMap(\.condition)))
     }
 }
 
@@ -104,13 +152,14 @@ public final class BatchPrefetcher: @unchecked Sendable {
     private let condition = NSCondition()
     private var next: Int
     private var stopped = false
-    private let depth = 3
+    private let depth: Int
 
     public init(sampler: PatchSampler, batchSize: Int, seed: UInt64, startingAt first: Int) {
         self.sampler = sampler
         size = batchSize
         self.seed = seed
         next = first
+        depth = max(3, sampler.poolSize / max(batchSize, 1) + 1)
         let thread = Thread { [weak self] in self?.produce() }
         thread.name = "batch-prefetch"
         thread.start()

@@ -46,6 +46,7 @@ public final class Trainer {
         sampler = try PatchSampler(folder: d.train, cropSize: d.cropSize, scale: configuration.scale,
                                    flatThreshold: d.flatThreshold, degradation: d.degradation, conditioning: d.conditioning)
         sampler.degradationModel = d.degradationModel.map { RealESRGANDegradation(configuration: $0, scale: configuration.scale) }
+        sampler.poolSize = d.poolSize ?? 0
         let names = (try? FileManager.default.contentsOfDirectory(atPath: d.validation))?.filter(ImageFormat.isImagePath).sorted() ?? []
         guard !names.isEmpty else { throw TrainingError.data("\(d.validation): no validation images") }
         validation = try names.prefix(d.validationCount).map { name in

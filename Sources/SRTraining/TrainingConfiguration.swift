@@ -27,11 +27,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         public var degradationModel: DegradationConfiguration?
         /// SR3+: the largest condition-augmentation level τ_max drawn in training (default 0.5).
         public var augmentationMaximum: Double?
+        /// Real-ESRGAN's training-pair pool size (180 there; a multiple of `batch_size`; 0 or absent:
+        /// none). See `PatchSampler.poolSize`.
+        public var poolSize: Int?
 
         enum CodingKeys: String, CodingKey {
             case train, validation, cropSize = "crop_size", batchSize = "batch_size", flatThreshold = "flat_threshold"
             case degradation, conditioning, validationCount = "validation_count", degradationModel = "degradation_model"
-            case augmentationMaximum = "augmentation_max"
+            case augmentationMaximum = "augmentation_max", poolSize = "pool_size"
         }
 
         public init(from decoder: Decoder) throws {
@@ -45,6 +48,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             conditioning = try c.decode(ResizeMethod.self, forKey: .conditioning)
             validationCount = try c.decode(Int.self, forKey: .validationCount)
             augmentationMaximum = try c.decodeIfPresent(Double.self, forKey: .augmentationMaximum)
+            poolSize = try c.decodeIfPresent(Int.self, forKey: .poolSize)
             // A preset name or a full configuration.
             if let name = try? c.decode(String.self, forKey: .degradationModel) {
                 guard let preset = DegradationConfiguration.presets[name] else {
@@ -116,6 +120,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard unet.inChannel == 6, unet.outChannel == 3 else { throw fail("the U-Net must take 6 channels and give 3") }
         guard data.batchSize >= 1, steps >= 1, logEvery >= 1, validateEvery >= 1, checkpointEvery >= 1 else {
             throw fail("batch_size, steps and the intervals must be positive")
+        }
+        if let pool = data.poolSize, pool < 0 || pool % data.batchSize != 0 {
+            throw fail("pool_size \(pool) must be a non-negative multiple of batch_size \(data.batchSize)")
         }
         guard optimization.learningRate > 0, (0..<1).contains(optimization.emaDecay) else {
             throw fail("learning_rate must be positive and ema_decay in [0, 1)")

@@ -33,7 +33,7 @@ struct Benchmark: ParsableCommand {
     @Option(help: "An external method's outputs as NAME=DIR (repeatable).")
     var external: [String] = []
 
-    @Option(help: "Make the LR inputs with this degradation preset (realesrgan, stablesr, resshift, bicubic).")
+    @Option(help: "Make the LR inputs with this degradation preset (realesrgan, stablesr, resshift, sr3plus, bicubic).")
     var degradation: String?
 
     @OptionGroup var sampling: SamplingOptions

@@ -5,7 +5,7 @@ import Foundation
 /// `diffsr degrade`: make reproducible LR images with a degradation model.
 struct Degrade: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Degrade images with the Real-ESRGAN higher-order model (presets realesrgan, stablesr, resshift, bicubic).",
+        abstract: "Degrade images with the Real-ESRGAN higher-order model (presets realesrgan, stablesr, resshift, sr3plus, bicubic).",
         discussion: """
             Each image's sampled parameters can be logged as JSON lines (--params-log) and replayed
             (--replay) to reproduce the same LR images exactly. A preset is a JSON configuration
@@ -18,7 +18,7 @@ struct Degrade: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder (LR images as <stem>.png).")
     var output: String?
 
-    @Option(help: "Preset: realesrgan, stablesr, resshift or bicubic.")
+    @Option(help: "Preset: realesrgan, stablesr, resshift, sr3plus or bicubic.")
     var preset: String = "realesrgan"
 
     @Option(help: "A degradation configuration (JSON) instead of a preset.")

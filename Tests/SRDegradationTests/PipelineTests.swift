@@ -10,7 +10,7 @@ struct PipelineTests {
     static let photo: Image = try! Image(contentsOfFile: Fixtures.path("niqe_photo.png")).cropped(x: 0, y: 0, width: 96, height: 64)
 
     @Test("Every preset gives the LR size and range; the same seed gives the same image",
-          arguments: ["realesrgan", "stablesr", "resshift", "bicubic"])
+          arguments: ["realesrgan", "stablesr", "resshift", "sr3plus", "bicubic"])
     func presets(_ name: String) throws {
         let degradation = RealESRGANDegradation(configuration: DegradationConfiguration.presets[name]!, scale: 4)
         for seed in 0..<3 as Range<UInt64> {
@@ -63,5 +63,30 @@ struct PipelineTests {
             #expect((30...95).contains(p.first.jpegQuality!) && (30...95).contains(p.finalJPEGQuality!))
             if let n = p.first.noise { #expect(n.kind == "gaussian" ? (1...30).contains(n.amount) : (0.05...3).contains(n.amount)) }
         }
+    }
+
+    @Test("The sr3plus preset draws radii 3…11 and Pillow resamplers, keeps Real-ESRGAN's ranges")
+    func sr3plus() throws {
+        let c = DegradationConfiguration.sr3plus
+        #expect(c.first.kernelSizes == [7, 11, 15, 19, 23] && c.second?.kernelSizes == [7, 11, 15, 19, 23])
+        #expect(!c.sharpen && c.first.resizeRange == [0.15, 1.5] && c.second?.resizeRange == [0.3, 1.2])
+        #expect(c.first.jpegRange == [30, 95] && c.finalJPEGRange == [30, 95])
+        let degradation = RealESRGANDegradation(configuration: c, scale: 4)
+        var g = TorchGenerator(seed: 3)
+        var sizes = Set<Int>(), methods = Set<ResizeMethod>(), orders = Set<String>()
+        for _ in 0..<300 {
+            let p = degradation.sampleParameters(using: &g)
+            if let k = p.first.kernel { sizes.insert(k.size) }
+            methods.insert(p.first.resizeMethod)
+            methods.insert(p.second!.resizeMethod)
+            orders.insert(p.finalOrder)
+            #expect(!p.sharpen)
+        }
+        #expect(sizes == [7, 11, 15, 19, 23])
+        #expect(methods == [.pilBox, .pilBicubic, .pilBilinear])
+        #expect(orders.count == 2)
+        // The preset is a configuration a user can print, edit and load back.
+        let decoded = try JSONDecoder().decode(DegradationConfiguration.self, from: JSONEncoder().encode(c))
+        #expect(decoded == c)
     }
 }

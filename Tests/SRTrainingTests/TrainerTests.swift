@@ -128,6 +128,33 @@ struct TrainerTests {
         #expect(out.width == 16 && out.pixels.allSatisfy { (0...1).contains($0) })
     }
 
+    @Test("The pair pool deals each block's pairs once, shuffled across batches, the same for a seed")
+    func pairPool() throws {
+        let dir = try makeTemporaryDirectory("diffsr-pool")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let configuration = try Self.setUp(steps: 1, output: dir + "/run")
+        let d = configuration.data
+        let sampler = try PatchSampler(folder: d.train, cropSize: d.cropSize, scale: 2, flatThreshold: d.flatThreshold,
+                                       degradation: d.degradation, conditioning: d.conditioning)
+        #expect(sampler.pairNumbers(ofBatch: 3, size: 4, seed: 1) == [12, 13, 14, 15])
+        sampler.poolSize = 12
+        let block = (0..<3).flatMap { sampler.pairNumbers(ofBatch: $0, size: 4, seed: 1) }
+        #expect(block.sorted() == Array(0..<12))
+        #expect(block != Array(0..<12))
+        #expect(sampler.pairNumbers(ofBatch: 4, size: 4, seed: 1).allSatisfy { (12..<24).contains($0) })
+        #expect(sampler.pairNumbers(ofBatch: 1, size: 4, seed: 1) == sampler.pairNumbers(ofBatch: 1, size: 4, seed: 1))
+        #expect(block != (0..<3).flatMap { sampler.pairNumbers(ofBatch: $0, size: 4, seed: 2) })
+        // A pooled batch holds exactly the pairs its numbers name, whichever batch made the block.
+        let late = sampler.batch(2, size: 4, seed: 1), early = sampler.batch(0, size: 4, seed: 1)
+        let expected = sampler.pairNumbers(ofBatch: 0, size: 4, seed: 1).map { sampler.pair($0, seed: 1) }
+        #expect(early.highResolution.scalars == expected.flatMap(\.highResolution))
+        #expect(late.condition.shape == [4, 16, 16, 3])
+        // The configuration refuses a pool that batches do not divide.
+        var bad = configuration
+        bad.data.poolSize = 3
+        #expect(throws: TrainingError.self) { try bad.validate() }
+    }
+
     @Test("Invalid configurations are refused with a reason")
     func invalidConfiguration() throws {
         let dir = try makeTemporaryDirectory("diffsr-config")
