@@ -7,7 +7,7 @@ struct DiffSR: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diffsr",
         abstract: "Image super-resolution with diffusion models, and the SR evaluation protocol.",
-        subcommands: [Upscale.self, Train.self, Benchmark.self, Degrade.self, Resize.self, Evaluate.self, Convert.self, Inspect.self, PrepareData.self])
+        subcommands: [Upscale.self, Train.self, Benchmark.self, Bench.self, Degrade.self, Resize.self, Evaluate.self, Convert.self, Inspect.self, PrepareData.self])
 
     static func main() {
         Interrupt.install()
