@@ -24,15 +24,38 @@ public enum DiffusionSampling {
         condition: Tensor, channels: Int = 3, sampler: S, generator: inout TorchGenerator,
         order: Tensor.RandomFillOrder = .nchw, model: (Tensor, Tensor) -> Tensor, progress: Progress? = nil
     ) throws -> Tensor {
+        try withoutActuallyEscaping({ (shape: [Int]) in Tensor.randomNormal(shape, order: order, using: &generator) }) { draw in
+            try loop(condition: condition, channels: channels, sampler: sampler, draw: draw, model: model, progress: progress)
+        }
+    }
+
+    /// Runs a sampler on a batch whose images each have their own generator: image i's noise is
+    /// drawn from `generators[i]` alone, so each image gets exactly what it would get sampled on its
+    /// own with that generator (batching changes only the speed, up to float rounding).
+    /// - Precondition: `generators.count == condition.shape[0]`.
+    public static func run<S: DiffusionSampler>(
+        condition: Tensor, channels: Int = 3, sampler: S, generators: inout [TorchGenerator],
+        order: Tensor.RandomFillOrder = .nchw, model: (Tensor, Tensor) -> Tensor, progress: Progress? = nil
+    ) throws -> Tensor {
+        precondition(generators.count == condition.shape[0], "one generator per image: \(generators.count) for \(condition.shape[0])")
+        return try withoutActuallyEscaping({ (shape: [Int]) -> Tensor in
+            Tensor.concatenate(generators.indices.map { i in
+                Tensor.randomNormal([1] + shape.dropFirst(), order: order, using: &generators[i])
+            }, alongAxis: 0)
+        }) { draw in
+            try loop(condition: condition, channels: channels, sampler: sampler, draw: draw, model: model, progress: progress)
+        }
+    }
+
+    static func loop<S: DiffusionSampler>(condition: Tensor, channels: Int, sampler: S, draw: ([Int]) -> Tensor,
+                                          model: (Tensor, Tensor) -> Tensor, progress: Progress?) throws -> Tensor {
         var sampler = sampler
         let shape = [condition.shape[0], condition.shape[1], condition.shape[2], channels]
-        var x = Tensor.randomNormal(shape, order: order, using: &generator)
+        var x = draw(shape)
         for index in 0..<sampler.stepCount {
             let level = Tensor(shape: [shape[0]], repeating: sampler.noiseLevel(at: index))
             let predicted = withoutGradients { model(Tensor.concatenate([condition, x], alongAxis: 3), level) }
-            x = withoutGradients {
-                sampler.step(x, predictedNoise: predicted, at: index) { Tensor.randomNormal(shape, order: order, using: &generator) }
-            }
+            x = withoutGradients { sampler.step(x, predictedNoise: predicted, at: index) { draw(shape) } }
             if let progress, !progress(index + 1, sampler.stepCount) { throw Cancelled() }
         }
         return x

@@ -33,6 +33,9 @@ struct Upscale: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
 
+    @Option(help: "Images of the same size upscaled together (one network call per step for the batch; image i keeps seed + i, so results do not depend on the batch size).")
+    var batch: Int = 1
+
     @Option(help: "Noise order: default (NHWC) or torch (the reference's NCHW stream).")
     var rng: RandomOrder = .torch
 
@@ -42,6 +45,7 @@ struct Upscale: ParsableCommand {
 
     func validate() throws {
         if let scale, scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
+        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
     }
 
     func run() throws {
@@ -68,20 +72,32 @@ struct Upscale: ParsableCommand {
             let files = try imageFiles(in: inputs)
             let single = files.count == 1 && !isFolder(inputs[0])
             if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
-            for (index, file) in files.enumerated() {
-                let image = try Image(contentsOfFile: file)
-                let destination = single ? output : output + "/" + ImageSet.stem(file) + ".png"
-                if single, ImageFormat(path: destination) == nil {
-                    throw CommandError("--output must end in .png, .jpg or .jpeg for a single input")
+            if single, ImageFormat(path: output) == nil {
+                throw CommandError("--output must end in .png, .jpg or .jpeg for a single input")
+            }
+            var index = 0
+            while index < files.count {
+                // A batch: up to --batch consecutive inputs of the first one's size.
+                var group = [(index: index, file: files[index], image: try Image(contentsOfFile: files[index]))]
+                while group.count < batch, index + group.count < files.count {
+                    let next = index + group.count
+                    let image = try Image(contentsOfFile: files[next])
+                    guard image.width == group[0].image.width, image.height == group[0].image.height else { break }
+                    group.append((next, files[next], image))
                 }
-                var generator = TorchGenerator(seed: seed &+ UInt64(index))
-                var bar = ProgressBar(label: ImageSet.stem(file), total: upscaler.steps)
-                let result = try upscaler.upscale(image, generator: &generator) { _, _ in
+                index += group.count
+                var generators = group.map { TorchGenerator(seed: seed &+ UInt64($0.index)) }
+                let label = ImageSet.stem(group[0].file) + (group.count > 1 ? " +\(group.count - 1)" : "")
+                var bar = ProgressBar(label: label, total: upscaler.steps)
+                let results = try upscaler.upscale(group.map(\.image), generators: &generators) { _, _ in
                     bar.advance()
                     return !Interrupt.requested
                 }
-                try result.write(toFile: destination)
-                printError("\(file) \(image.width)x\(image.height) → \(destination) \(result.width)x\(result.height)")
+                for (entry, result) in zip(group, results) {
+                    let destination = single ? output : output + "/" + ImageSet.stem(entry.file) + ".png"
+                    try result.write(toFile: destination)
+                    printError("\(entry.file) \(entry.image.width)x\(entry.image.height) → \(destination) \(result.width)x\(result.height)")
+                }
             }
         }
     }

@@ -96,4 +96,32 @@ struct DegradeCommandTests {
         let bad = try CommandRunner.run(["degrade", "\(dir)/a.png", "-o", "\(dir)/out3", "--preset", "nope"])
         #expect(bad.status != 0 && bad.stderr.contains("unknown degradation preset"))
     }
+
+    @Test func batchingChangesNothingButSpeed() throws {
+        let dir = try makeTemporaryDirectory("diffsr-batch")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let converted = try CommandRunner.run(["convert", Fixtures.path("sr3/tiny_gen.pth"), "--model-config", Fixtures.path("sr3/tiny_config.json"),
+                                               "-o", "\(dir)/tiny.safetensors"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        try FileManager.default.createDirectory(atPath: "\(dir)/in", withIntermediateDirectories: true)
+        // Two 5×4 images then a 6×4 one: batches of 2 hold the first two together.
+        for (i, width) in [5, 5, 6].enumerated() {
+            try Image(width: width, height: 4, channels: 3, pixels: (0..<(width * 12)).map { Float(($0 * (i + 3)) % 19) / 18 })
+                .write(toFile: "\(dir)/in/img\(i).png")
+        }
+        for batch in ["1", "2"] {
+            let result = try CommandRunner.run(["upscale", "\(dir)/in", "--model", "\(dir)/tiny.safetensors", "--sampler", "ddpm",
+                                                "--steps", "3", "--batch", batch, "-o", "\(dir)/out\(batch)"])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        for i in 0..<3 {
+            let one = try Image(contentsOfFile: "\(dir)/out1/img\(i).png"), two = try Image(contentsOfFile: "\(dir)/out2/img\(i).png")
+            #expect(one.width == two.width && one.height == 16)
+            #expect(zip(one.pixels, two.pixels).allSatisfy { abs($0 - $1) <= 1.0 / 255 + 1e-6 }, "img\(i) differs between batch sizes")
+        }
+        // Different seeds per image: the two same-size images are not given the same noise.
+        #expect(try Image(contentsOfFile: "\(dir)/out2/img0.png") != Image(contentsOfFile: "\(dir)/out2/img1.png"))
+        let bad = try CommandRunner.run(["upscale", "\(dir)/in", "--model", "\(dir)/tiny.safetensors", "--batch", "0", "-o", "\(dir)/bad"])
+        #expect(bad.status != 0 && bad.stderr.contains("--batch"))
+    }
 }

@@ -55,9 +55,22 @@ public struct SR3Upscaler {
 
     /// Upscales one RGB image.
     public func upscale(_ image: Image, generator: inout TorchGenerator, progress: DiffusionSampling.Progress? = nil) throws -> Image {
-        precondition(image.channels == 3, "upscale expects an RGB image")
-        var condition = self.condition(for: image)
-        let (height, width) = (condition.shape[1], condition.shape[2])
+        var generators = [generator]
+        defer { generator = generators[0] }
+        return try upscale([image], generators: &generators, progress: progress)[0]
+    }
+
+    /// Upscales RGB images of one size together (one network call per step for the whole batch).
+    /// Image i draws its noise from `generators[i]` only, so each result equals what
+    /// `upscale(_:generator:)` gives for that image and generator, up to float rounding.
+    /// - Precondition: the images share one size and `generators.count == images.count`.
+    public func upscale(_ images: [Image], generators: inout [TorchGenerator], progress: DiffusionSampling.Progress? = nil) throws -> [Image] {
+        precondition(!images.isEmpty && generators.count == images.count, "one generator per image")
+        precondition(images.allSatisfy { $0.channels == 3 }, "upscale expects RGB images")
+        precondition(images.allSatisfy { $0.width == images[0].width && $0.height == images[0].height }, "a batch shares one size")
+        let clean = images.map(condition(for:))
+        var condition = Tensor.concatenate(clean, alongAxis: 0)
+        let (count, height, width) = (images.count, condition.shape[1], condition.shape[2])
         let multiple = model.network.sizeMultiple
         let padBottom = (multiple - height % multiple) % multiple, padRight = (multiple - width % multiple) % multiple
         if padBottom > 0 || padRight > 0 {
@@ -69,15 +82,17 @@ public struct SR3Upscaler {
         var augmentation: Tensor? = nil
         if model.description.unet.conditionAugmentation {
             let level = ConditionAugmentation.level(fraction: augmentationLevel, schedule: NoiseSchedule(model.description.betaSchedule))
-            condition = ConditionAugmentation.apply(condition, level: level, generator: &generator, order: noiseOrder)
-            augmentation = Tensor(shape: [condition.shape[0]], repeating: level)
+            condition = Tensor.concatenate((0..<count).map { i in
+                ConditionAugmentation.apply(condition.sliced(alongAxis: 0, from: i, count: 1), level: level, generator: &generators[i], order: noiseOrder)
+            }, alongAxis: 0)
+            augmentation = Tensor(shape: [count], repeating: level)
         }
         let output: Tensor
         switch model.description.kind {
         case .regression:
             output = withTrainingMode(false) {
                 withoutGradients {
-                    network(Tensor.concatenate([condition, condition], alongAxis: 3), noiseLevel: Tensor.ones([1]),
+                    network(Tensor.concatenate([condition, condition], alongAxis: 3), noiseLevel: Tensor.ones([count]),
                             augmentationLevel: augmentation, using: &dropout)
                 }
             }
@@ -87,7 +102,7 @@ public struct SR3Upscaler {
                 network(input, noiseLevel: level, augmentationLevel: augmentation, using: &dropout)
             }
             output = try withTrainingMode(false) {
-                try DiffusionSampling.run(condition: condition, sampler: makeSampler(), generator: &generator, order: noiseOrder,
+                try DiffusionSampling.run(condition: condition, sampler: makeSampler(), generators: &generators, order: noiseOrder,
                                           model: { input, level in
                                               guard let tile else { return denoise(input, level) }
                                               return tile(input, noiseLevel: level, model: denoise)
@@ -95,13 +110,12 @@ public struct SR3Upscaler {
             }
         }
         let cropped = output.sliced(alongAxis: 1, from: 0, count: height).sliced(alongAxis: 2, from: 0, count: width)
-        let result = Image(width: width, height: height, channels: 3,
-                           pixels: cropped.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
-        if colorCorrection == .none { return result }
-        let clean = self.condition(for: image)
-        let reference = Image(width: width, height: height, channels: 3,
-                              pixels: clean.sliced(alongAxis: 1, from: 0, count: height).sliced(alongAxis: 2, from: 0, count: width)
-                                  .scalars.map { ($0 + 1) / 2 })
-        return colorCorrection.apply(result, reference: reference)
+        return (0..<count).map { i in
+            let result = Image(width: width, height: height, channels: 3,
+                               pixels: cropped.sliced(alongAxis: 0, from: i, count: 1).scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
+            if colorCorrection == .none { return result }
+            let reference = Image(width: width, height: height, channels: 3, pixels: clean[i].scalars.map { ($0 + 1) / 2 })
+            return colorCorrection.apply(result, reference: reference)
+        }
     }
 }
