@@ -13,7 +13,7 @@ NIQE_PARAMS := .cache/niqe/niqe_pris_params.npz
 BASICSR_SHA256 := b89b595a87ef964cda9913b4d99380ddb6554c965577c0c10cb7b78e31301e87
 DIFFSR := .build/release/diffsr
 
-.PHONY: all deps test-deps build test run data niqe-params clean
+.PHONY: all deps test-deps build test run results data niqe-params clean
 
 all: build
 
@@ -50,9 +50,23 @@ data: build
 	Tools/data/fetch.sh .cache/data
 	$(DIFFSR) prepare-data --source .cache/data/root --manifest Datasets/manifest.tsv --output data
 
+# make run: the default model on the bundled sample (result + side by side with bicubic, scored
+# against its ground truth), then the ×4 benchmark of the offline sets (tables and report.html).
+RUN_METHODS ?= bicubic,lanczos,regression,sr3
+RUN := .cache/run
 run: data niqe-params
-	DIFFSR=$(DIFFSR) Tools/bicubic_baseline.sh
-	DIFFSR=$(DIFFSR) Tools/run_models.sh
+	@mkdir -p $(RUN)
+	$(DIFFSR) upscale Samples/coffee.png --side-by-side --output $(RUN)/coffee_x4.png
+	$(DIFFSR) evaluate --sr $(RUN)/coffee_x4.png --hr Samples/coffee-hr.png --lr Samples/coffee.png --scale 4 \
+	  --metrics psnr,ssim,consistency --niqe-params $(NIQE_PARAMS)
+	@echo "sample: $(RUN)/coffee_x4.png, side by side with bicubic: $(RUN)/coffee_x4_vs_bicubic.png"
+	$(DIFFSR) benchmark --suite test-photo --methods $(RUN_METHODS) --niqe-params $(NIQE_PARAMS) --output $(RUN)/test-photo
+	$(DIFFSR) benchmark --suite test-classic --methods $(RUN_METHODS) --niqe-params $(NIQE_PARAMS) --output $(RUN)/test-classic
+	@echo "reports: $(RUN)/test-photo/report.html $(RUN)/test-classic/report.html"
+
+# make results: regenerates docs/results/ (the committed benchmark of the shipped models; long).
+results: data niqe-params
+	DIFFSR=$(DIFFSR) NIQE_PARAMS=$(NIQE_PARAMS) Tools/results.sh
 
 clean:
-	rm -rf .build .cache/baseline
+	rm -rf .build .cache/run

@@ -19,8 +19,8 @@ struct Upscale: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (one input) or folder.")
     var output: String
 
-    @Option(help: "Model: a shipped model's name (see Models/), a .safetensors file of this project, or a reference *_gen.pth with --model-config.")
-    var model: String
+    @Option(help: "Model: default (the shipped SR3 model, else the Regression one), a shipped model's name (see Models/), a .safetensors file of this project, or a reference *_gen.pth with --model-config.")
+    var model: String = "default"
 
     @Option(help: "Reference JSON config for a .pth model (model.unet, beta_schedule, datasets resolutions).")
     var modelConfig: String?
@@ -32,6 +32,9 @@ struct Upscale: ParsableCommand {
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
+
+    @Flag(help: "Also write <output stem>_vs_bicubic.png: the input upsampled by Pillow bicubic beside the result.")
+    var sideBySide = false
 
     @Option(help: "Images of the same size upscaled together (one network call per step for the batch; image i keeps seed + i, so results do not depend on the batch size).")
     var batch: Int = 1
@@ -56,6 +59,7 @@ struct Upscale: ParsableCommand {
                 throw CommandError("no model '\(model)': not a file, and not a shipped model"
                                    + (names.isEmpty ? " (none found in Models/)" : " (available: \(names.joined(separator: ", ")))"))
             }
+            if model == "default" { printError("model: \(modelPath)") }
             let modelFile = try SR3ModelFile(contentsOfFile: modelPath, configurationPath: modelConfig, scale: scale)
             let total = NoiseSchedule(modelFile.description.betaSchedule).stepCount
             guard sampling.steps <= total else { throw CommandError("--steps \(sampling.steps) exceeds the model's \(total) training steps") }
@@ -96,6 +100,11 @@ struct Upscale: ParsableCommand {
                 for (entry, result) in zip(group, results) {
                     let destination = single ? output : output + "/" + ImageSet.stem(entry.file) + ".png"
                     try result.write(toFile: destination)
+                    if sideBySide {
+                        let bicubic = entry.image.resized(width: result.width, height: result.height, method: .pilBicubic).clipped()
+                        let comparison = (destination as NSString).deletingPathExtension + "_vs_bicubic.png"
+                        try Image.sideBySide([bicubic, result]).write(toFile: comparison)
+                    }
                     printError("\(entry.file) \(entry.image.width)x\(entry.image.height) → \(destination) \(result.width)x\(result.height)")
                 }
             }

@@ -121,6 +121,15 @@ struct DegradeCommandTests {
         }
         // Different seeds per image: the two same-size images are not given the same noise.
         #expect(try Image(contentsOfFile: "\(dir)/out2/img0.png") != Image(contentsOfFile: "\(dir)/out2/img1.png"))
+        // `--model default` (the default) takes the shipped SR3 model first; --side-by-side adds the comparison.
+        try FileManager.default.createDirectory(atPath: "\(dir)/models", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(dir)/tiny.safetensors", toPath: "\(dir)/models/sr3-x4.safetensors")
+        let byDefault = try CommandRunner.run(["upscale", "\(dir)/in/img0.png", "--steps", "2", "--side-by-side", "-o", "\(dir)/default.png"],
+                                              environment: ["DIFFSR_MODELS": "\(dir)/models"])
+        #expect(byDefault.status == 0, "\(byDefault.stderr)")
+        #expect(byDefault.stderr.contains("model: \(dir)/models/sr3-x4.safetensors"))
+        let comparison = try Image(contentsOfFile: "\(dir)/default_vs_bicubic.png")
+        #expect(comparison.width == 20 + 4 + 20 && comparison.height == 16)
         let bad = try CommandRunner.run(["upscale", "\(dir)/in", "--model", "\(dir)/tiny.safetensors", "--batch", "0", "-o", "\(dir)/bad"])
         #expect(bad.status != 0 && bad.stderr.contains("--batch"))
     }

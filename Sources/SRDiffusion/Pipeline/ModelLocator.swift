@@ -18,8 +18,13 @@ public enum ModelLocator {
         return folders
     }
 
-    /// The file for `nameOrPath`: an existing path as is, else a shipped model's file.
+    /// What `default` names: the shipped SR3 model, else the Regression model.
+    public static let defaultModels = ["sr3-x4", "regression-x4"]
+
+    /// The file for `nameOrPath`: an existing path as is, else a shipped model's file; `default` is
+    /// the first shipped model of `defaultModels`.
     public static func resolve(_ nameOrPath: String) -> String? {
+        if nameOrPath == "default" { return defaultModels.lazy.compactMap(resolve).first }
         if FileManager.default.fileExists(atPath: nameOrPath) { return nameOrPath }
         if nameOrPath.contains("/") || nameOrPath.contains(".") { return nil }
         for folder in searchFolders() {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Regenerates docs/results/: the benchmark of the shipped models on the offline ×4 sets (after
+# `make data`), with the external references (SPAN, Real-ESRGAN via Tools/reference/), on bicubic
+# inputs and on inputs degraded with a fixed preset and seed, plus the SR3 sampler study.
+# Long (about an hour on 2 cores). Outputs are cached in .cache/results, so a rerun after a change
+# redoes only what changed. Usage: make results   (or DIFFSR=... NIQE_PARAMS=... Tools/results.sh)
+set -euo pipefail
+diffsr="${DIFFSR:-.build/release/diffsr}"
+niqe="${NIQE_PARAMS:-.cache/niqe/niqe_pris_params.npz}"
+methods="${METHODS:-bicubic,lanczos,regression,sr3}"
+blind_methods="${BLIND_METHODS:-bicubic,regression,sr3}"
+cache=.cache/results
+out=docs/results
+common=(--niqe-params "$niqe" --report-crop 128)
+
+# Bicubic inputs: the SR3 protocol.
+for suite in test-photo test-classic; do
+  Tools/reference/run_references.sh "data/$suite/LR_bicubic/X4" "$cache/references/$suite"
+  "$diffsr" benchmark --suite "$suite" --methods "$methods" "${common[@]}" \
+    --external "SPAN=$cache/references/$suite/span" --external "Real-ESRGAN=$cache/references/$suite/realesrgan" \
+    --cache "$cache/$suite" --output "$out/$suite" > /dev/null
+done
+
+# Degraded inputs (blind SR): the realesrgan preset, seed 0; the same LR inputs for the references.
+for suite in test-photo; do
+  lr="$cache/$suite-realesrgan-lr"
+  "$diffsr" degrade "data/$suite/HR" --preset realesrgan --seed 0 --scale 4 --output "$lr" > /dev/null
+  Tools/reference/run_references.sh "$lr" "$cache/references/$suite-realesrgan" realesrgan
+  "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --methods "$blind_methods" "${common[@]}" \
+    --external "Real-ESRGAN=$cache/references/$suite-realesrgan/realesrgan" \
+    --cache "$cache/$suite-realesrgan" --output "$out/$suite-realesrgan" > /dev/null
+  # The benchmark made its own LR inputs from the same preset and seed: they must be the references' inputs.
+  for f in "$out/$suite-realesrgan"/lr/*.png; do cmp -s "$f" "$lr/$(basename "$f")" || { echo "LR mismatch: $f" >&2; exit 1; }; done
+  rm -rf "$out/$suite-realesrgan/lr"
+done
+
+# The sampler study: quality against time for the SR3 model on the first test-photo images.
+"$diffsr" benchmark --suite test-photo --methods bicubic --study-model sr3 --study-samplers "${STUDY_SAMPLERS:-ddim,dpm-solver++}" \
+  --study-steps "${STUDY_STEPS:-5,10,20,50}" --study-images "${STUDY_IMAGES:-3}" "${common[@]}" --report-images 3 \
+  --cache "$cache/study" --output "$out/sampler-study" > /dev/null
+echo "docs/results updated:"; ls "$out"
