@@ -1,7 +1,25 @@
 import Foundation
 
+/// Which forward algorithm `Tensor.conv2d` may use, scoped with `withConvolutionAlgorithm`.
+public enum ConvolutionAlgorithm: Sendable {
+    /// Winograd F(4×4, 3×3) for the forward pass of 3×3 stride-1 convolutions (when the channels
+    /// allow it), oneDNN otherwise and for every backward pass.
+    case automatic
+    /// oneDNN's direct convolution always.
+    case direct
+
+    @TaskLocal public static var current: ConvolutionAlgorithm = .automatic
+}
+
+/// Runs `body` with convolutions restricted to `algorithm` (e.g. `.direct` to compare against).
+public func withConvolutionAlgorithm<R>(_ algorithm: ConvolutionAlgorithm, _ body: () throws -> R) rethrows -> R {
+    try ConvolutionAlgorithm.$current.withValue(algorithm, operation: body)
+}
+
 extension Tensor {
-    /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) through oneDNN.
+    /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`): oneDNN, or Winograd
+    /// F(4×4, 3×3) for the forward pass of 3×3 stride-1 convolutions (`ConvolutionAlgorithm`);
+    /// gradients always through oneDNN's backward-data and backward-weights primitives.
     ///
     /// - Parameters:
     ///   - input: `[N, H, W, C]` (NHWC).
@@ -21,12 +39,20 @@ extension Tensor {
             strideY: stride, strideX: stride, padTop: padding.top, padBottom: padding.bottom,
             padLeft: padding.left, padRight: padding.right, hasBias: bias != nil)
         precondition(geometry.outputHeight > 0 && geometry.outputWidth > 0, "conv2d: empty output for \(geometry)")
-        let plan = ConvolutionPlan.plan(for: geometry)
-        let result = Tensor.filled(shape: [geometry.batch, geometry.outputHeight, geometry.outputWidth, geometry.outputChannels]) { out in
-            plan.runForward(input: input, weights: weights, bias: bias, output: out)
-        }
         let inputs = bias.map { [input, weights, $0] } ?? [input, weights]
+        let outputShape = [geometry.batch, geometry.outputHeight, geometry.outputWidth, geometry.outputChannels]
+        let result: Tensor
+        if ConvolutionAlgorithm.current == .automatic && WinogradConvolution.isApplicable(geometry) {
+            result = Tensor.filled(shape: outputShape) { out in
+                WinogradConvolution.forward(input: input, weights: weights, bias: bias, geometry: geometry, output: out)
+            }
+        } else {
+            result = Tensor.filled(shape: outputShape) { out in
+                ConvolutionPlan.plan(for: geometry).runForward(input: input, weights: weights, bias: bias, output: out)
+            }
+        }
         return recording(result, inputs: inputs) { g, needs in
+            let plan = ConvolutionPlan.plan(for: geometry)
             var gradients: [Tensor?] = Array(repeating: nil, count: inputs.count)
             if needs[0] {
                 gradients[0] = Tensor.filled(shape: input.shape) { out in

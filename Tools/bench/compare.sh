@@ -33,5 +33,6 @@ for i, first in enumerate(swift[0]):
     gf = lambda ms, base: "-" if base.get("gflops") is None else f"{base['gflops'] * base['median_ms'] / ms:.1f}"
     t0 = torch[0].get(name, {})
     tm = statistics.median(t_ms) if t_ms else float("nan")
-    print(f"| {name} | {s_ms:.3f} | {gf(s_ms, first)} | {tm:.3f} | {gf(tm, t0) if t0 else '-'} | {statistics.median(ratios):.2f} |")
+    ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
+    print(f"| {name} ({first['backend']}) | {s_ms:.3f} | {gf(s_ms, first)} | {tm:.3f} | {gf(tm, t0) if t0 else '-'} | {ratio} |")
 PY

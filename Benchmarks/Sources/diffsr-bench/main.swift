@@ -103,10 +103,17 @@ for c in cases {
             let t = measure {
                 _ = valueWithPullback(at: [x, weights, bias]) { p in Tensor.conv2d(p[0], weights: p[1], bias: p[2], padding: r / 2) }.pullback(g)
             }
-            let forward = measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }
+            // The recorded forward is oneDNN's (Winograd serves only unrecorded convolutions).
+            let forward = withConvolutionAlgorithm(.direct) { measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) } }
             emit(name, seconds: t - forward, flops: 2 * flops, backend: "onednn")   // backward-data + backward-weights
         } else {
-            emit(name, seconds: measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }, flops: flops, backend: "onednn")
+            let winograd = r == 3 && ch % 8 == 0 && k % 8 == 0 && ch >= 16 && k >= 16
+            emit(name, seconds: measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }, flops: flops,
+                 backend: winograd ? "winograd-f4x4" : "onednn")
+            if winograd {   // the direct path beside it, for the record
+                emit(name + " direct", seconds: withConvolutionAlgorithm(.direct) { measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) } },
+                     flops: flops, backend: "onednn")
+            }
         }
     case "gemm":
         let (m, n, k) = (int("m"), int("n"), int("k"))

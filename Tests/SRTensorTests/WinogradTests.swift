@@ -1,0 +1,47 @@
+import Testing
+import SRTensor
+import _TestSupport
+
+@Suite("Winograd F(4×4, 3×3) convolution")
+struct WinogradTests {
+    /// (N, H, W, C, K, padding top/bottom/left/right, bias)
+    static let cases: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int), Bool)] = [
+        (1, 8, 8, 16, 16, (1, 1, 1, 1), true),       // one tile row/column pair, exact fit
+        (2, 13, 10, 24, 32, (1, 1, 1, 1), true),     // partial tiles on both axes, batch 2
+        (1, 17, 19, 32, 16, (0, 0, 0, 0), false),    // valid convolution
+        (1, 12, 9, 16, 40, (0, 1, 1, 0), true),      // asymmetric padding (as the reference's downsample)
+    ]
+
+    @Test("Matches oneDNN's direct convolution", arguments: cases.indices)
+    func matchesDirect(_ index: Int) {
+        let (n, h, w, c, k, padding, hasBias) = Self.cases[index]
+        let x = testTensor([n, h, w, c], seed: 1 + UInt64(index))
+        let weights = testTensor([k, 3, 3, c], seed: 11 + UInt64(index), lower: -0.3, upper: 0.3)
+        let bias = hasBias ? testTensor([k], seed: 21 + UInt64(index)) : nil
+        let fast = withoutGradients { Tensor.conv2d(x, weights: weights, bias: bias, padding: padding) }
+        let direct = withConvolutionAlgorithm(.direct) {
+            withoutGradients { Tensor.conv2d(x, weights: weights, bias: bias, padding: padding) }
+        }
+        #expect(fast.shape == direct.shape)
+        #expect(relativeError(fast, direct) < 3e-5, "relative error \(relativeError(fast, direct))")
+        // Weights changed in place invalidate the cached transformed filters.
+        var changed = weights
+        changed.withUnsafeMutableBufferPointer { $0[0] += 1 }
+        let again = withoutGradients { Tensor.conv2d(x, weights: changed, bias: bias, padding: padding) }
+        let reference = withConvolutionAlgorithm(.direct) { withoutGradients { Tensor.conv2d(x, weights: changed, bias: bias, padding: padding) } }
+        #expect(relativeError(again, reference) < 3e-5)
+        #expect(relativeError(again, fast) > 1e-2)
+    }
+
+    @Test("Gradients through a Winograd forward equal the direct path's")
+    func gradientsMatchDirect() {
+        let x = testTensor([1, 8, 8, 16], seed: 3), weights = testTensor([16, 3, 3, 16], seed: 4, lower: -0.3, upper: 0.3)
+        let probe = testTensor([1, 8, 8, 16], seed: 5)
+        let loss: ([Tensor]) -> Tensor = { p in (Tensor.conv2d(p[0], weights: p[1], padding: 1) * probe).sum() }
+        let (value, gradients) = valueAndGradient(at: [x, weights], of: loss)
+        let (directValue, directGradients) = withConvolutionAlgorithm(.direct) { valueAndGradient(at: [x, weights], of: loss) }
+        #expect(abs(value.scalar - directValue.scalar) <= 1e-4 * (1 + abs(directValue.scalar)))
+        #expect(relativeError(gradients[0], directGradients[0]) < 1e-6)
+        #expect(relativeError(gradients[1], directGradients[1]) < 1e-6)
+    }
+}
