@@ -6,10 +6,10 @@ import _TestSupport
 struct WinogradTests {
     /// (N, H, W, C, K, padding top/bottom/left/right, bias)
     static let cases: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int), Bool)] = [
-        (1, 8, 8, 16, 16, (1, 1, 1, 1), true),       // one tile row/column pair, exact fit
-        (2, 13, 10, 24, 32, (1, 1, 1, 1), true),     // partial tiles on both axes, batch 2
-        (1, 17, 19, 32, 16, (0, 0, 0, 0), false),    // valid convolution
-        (1, 12, 9, 16, 40, (0, 1, 1, 0), true),      // asymmetric padding (as the reference's downsample)
+        (1, 8, 8, 32, 32, (1, 1, 1, 1), true),       // two tiles per axis, exact fit
+        (2, 13, 10, 40, 32, (1, 1, 1, 1), true),     // partial tiles on both axes, batch 2
+        (1, 17, 19, 32, 48, (0, 0, 0, 0), false),    // valid convolution
+        (1, 12, 9, 32, 40, (0, 1, 1, 0), true),      // asymmetric padding (as the reference's downsample)
     ]
 
     @Test("Matches oneDNN's direct convolution", arguments: cases.indices)
@@ -35,8 +35,8 @@ struct WinogradTests {
 
     @Test("Gradients through a Winograd forward equal the direct path's")
     func gradientsMatchDirect() {
-        let x = testTensor([1, 8, 8, 16], seed: 3), weights = testTensor([16, 3, 3, 16], seed: 4, lower: -0.3, upper: 0.3)
-        let probe = testTensor([1, 8, 8, 16], seed: 5)
+        let x = testTensor([1, 8, 8, 32], seed: 3), weights = testTensor([32, 3, 3, 32], seed: 4, lower: -0.3, upper: 0.3)
+        let probe = testTensor([1, 8, 8, 32], seed: 5)
         let loss: ([Tensor]) -> Tensor = { p in (Tensor.conv2d(p[0], weights: p[1], padding: 1) * probe).sum() }
         let (value, gradients) = valueAndGradient(at: [x, weights], of: loss)
         let (directValue, directGradients) = withConvolutionAlgorithm(.direct) { valueAndGradient(at: [x, weights], of: loss) }

@@ -107,7 +107,7 @@ for c in cases {
             let forward = withConvolutionAlgorithm(.direct) { measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) } }
             emit(name, seconds: t - forward, flops: 2 * flops, backend: "onednn")   // backward-data + backward-weights
         } else {
-            let winograd = r == 3 && ch % 8 == 0 && k % 8 == 0 && ch >= 16 && k >= 16
+            let winograd = r == 3 && ch % 8 == 0 && k % 8 == 0 && ch >= 32 && k >= 32
             emit(name, seconds: measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }, flops: flops,
                  backend: winograd ? "winograd-f4x4" : "onednn")
             if winograd {   // the direct path beside it, for the record
