@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "SRNNTests", dependencies: ["SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRCheckpointTests", dependencies: ["SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRModelsTests", dependencies: ["SRModels", "SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
-        .testTarget(name: "SRDiffusionTests", dependencies: ["SRDiffusion", "SRModels", "SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRDiffusionTests", dependencies: ["SRDiffusion", "SRModels", "SRImage", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRDegradationTests", dependencies: ["SRDegradation", "SRImage", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),

@@ -17,10 +17,12 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
     public var colorCorrection: ColorCorrection
     /// SR3+ test-time augmentation level (ignored by models without condition augmentation).
     public var augmentationLevel: Double
+    /// Where sampling starts (nil: the upscaler's default for the model's schedule).
+    public var start: DiffusionSampling.Start?
 
     public init(sampler: SR3Upscaler.SamplerKind = .dpmSolverPlusPlus, steps: Int = 50, eta: Double = 0, seed: UInt64 = 0,
                 samples: Int = 1, tile: Int? = nil, tileOverlap: Int = 32, colorCorrection: ColorCorrection = .none,
-                augmentationLevel: Double = 0) {
+                augmentationLevel: Double = 0, start: DiffusionSampling.Start? = nil) {
         self.sampler = sampler
         self.steps = steps
         self.eta = eta
@@ -30,6 +32,7 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
         self.tileOverlap = tileOverlap
         self.colorCorrection = colorCorrection
         self.augmentationLevel = augmentationLevel
+        self.start = start
     }
 
     /// The seed of sample `sample` of image `index`.
@@ -43,6 +46,7 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
         if let tile { parts.append("tile \(tile)/\(tileOverlap)") }
         if colorCorrection != .none { parts.append("color fix \(colorCorrection.rawValue)") }
         if augmentationLevel != 0 { parts.append("aug level \(augmentationLevel)") }
+        if let start { parts.append("start from \(start.rawValue)") }
         return parts.joined(separator: ", ")
     }
 }

@@ -152,6 +152,7 @@ public struct BenchmarkRunner {
         var upscaler = SR3Upscaler(model: model, sampler: sampling.sampler, steps: sampling.steps, eta: sampling.eta)
         upscaler.colorCorrection = sampling.colorCorrection
         upscaler.augmentationLevel = sampling.augmentationLevel
+        upscaler.start = sampling.start
         if let tile = sampling.tile { upscaler.tile = TiledDenoiser(size: tile, overlap: sampling.tileOverlap) }
         return upscaler
     }

@@ -10,6 +10,17 @@ public enum DiffusionSampling {
     /// Thrown when the progress closure cancels.
     public struct Cancelled: Error { public init() {} }
 
+    /// Where sampling starts.
+    public enum Start: String, Sendable, Codable, CaseIterable {
+        /// Pure Gaussian noise, as the reference's `p_sample_loop`.
+        case noise
+        /// The condition noised to the first step's level: x = √ᾱ·c + √(1 − ᾱ)·ε, the marginal
+        /// q(x_T | x₀ ≈ c). For schedules that keep signal at their last step (√ᾱ_T ≫ 0), where a
+        /// pure-noise start is a train/test mismatch that pulls the result toward gray (Lin et al.
+        /// 2024, "Common Diffusion Noise Schedules and Sample Steps Are Flawed").
+        case noisedCondition = "condition"
+    }
+
     /// Runs a sampler.
     /// - Parameters:
     ///   - condition: `[N, H, W, C]`, the bicubic-upsampled LR in [−1, 1].
@@ -22,10 +33,10 @@ public enum DiffusionSampling {
     /// - Returns: `[N, H, W, channels]` in [−1, 1] (not clipped).
     public static func run<S: DiffusionSampler>(
         condition: Tensor, channels: Int = 3, sampler: S, generator: inout TorchGenerator,
-        order: Tensor.RandomFillOrder = .nchw, model: (Tensor, Tensor) -> Tensor, progress: Progress? = nil
+        order: Tensor.RandomFillOrder = .nchw, start: Start = .noise, model: (Tensor, Tensor) -> Tensor, progress: Progress? = nil
     ) throws -> Tensor {
         try withoutActuallyEscaping({ (shape: [Int]) in Tensor.randomNormal(shape, order: order, using: &generator) }) { draw in
-            try loop(condition: condition, channels: channels, sampler: sampler, draw: draw, model: model, progress: progress)
+            try loop(condition: condition, channels: channels, sampler: sampler, draw: draw, start: start, model: model, progress: progress)
         }
     }
 
@@ -35,7 +46,7 @@ public enum DiffusionSampling {
     /// - Precondition: `generators.count == condition.shape[0]`.
     public static func run<S: DiffusionSampler>(
         condition: Tensor, channels: Int = 3, sampler: S, generators: inout [TorchGenerator],
-        order: Tensor.RandomFillOrder = .nchw, model: (Tensor, Tensor) -> Tensor, progress: Progress? = nil
+        order: Tensor.RandomFillOrder = .nchw, start: Start = .noise, model: (Tensor, Tensor) -> Tensor, progress: Progress? = nil
     ) throws -> Tensor {
         precondition(generators.count == condition.shape[0], "one generator per image: \(generators.count) for \(condition.shape[0])")
         return try withoutActuallyEscaping({ (shape: [Int]) -> Tensor in
@@ -43,15 +54,21 @@ public enum DiffusionSampling {
                 Tensor.randomNormal([1] + shape.dropFirst(), order: order, using: &generators[i])
             }, alongAxis: 0)
         }) { draw in
-            try loop(condition: condition, channels: channels, sampler: sampler, draw: draw, model: model, progress: progress)
+            try loop(condition: condition, channels: channels, sampler: sampler, draw: draw, start: start, model: model, progress: progress)
         }
     }
 
-    static func loop<S: DiffusionSampler>(condition: Tensor, channels: Int, sampler: S, draw: ([Int]) -> Tensor,
+    static func loop<S: DiffusionSampler>(condition: Tensor, channels: Int, sampler: S, draw: ([Int]) -> Tensor, start: Start,
                                           model: (Tensor, Tensor) -> Tensor, progress: Progress?) throws -> Tensor {
         var sampler = sampler
         let shape = [condition.shape[0], condition.shape[1], condition.shape[2], channels]
         var x = draw(shape)
+        if start == .noisedCondition {
+            precondition(condition.shape[3] >= channels, "a condition start needs \(channels) condition channels")
+            let level = sampler.noiseLevel(at: 0)
+            let signal = condition.shape[3] == channels ? condition : condition.sliced(alongAxis: 3, from: 0, count: channels)
+            x = withoutGradients { signal * level + x * (1 - level * level).squareRoot() }
+        }
         for index in 0..<sampler.stepCount {
             let level = Tensor(shape: [shape[0]], repeating: sampler.noiseLevel(at: index))
             let predicted = withoutGradients { model(Tensor.concatenate([condition, x], alongAxis: 3), level) }

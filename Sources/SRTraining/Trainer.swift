@@ -54,13 +54,22 @@ public final class Trainer {
             let side = min(d.cropSize * 2, image.width - image.width % d.cropSize, image.height - image.height % d.cropSize)
             return image.cropped(x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
         }
+        if let source = configuration.initializeFrom, checkpoint == nil {
+            let start = try SR3ModelFile(contentsOfFile: source)
+            guard start.description.unet == configuration.unet else {
+                throw TrainingError.configuration("initialize_from \(source): its U-Net differs from the configuration's")
+            }
+            try network.update(parameters: Dictionary(uniqueKeysWithValues: start.network.namedParameters().map { ($0.path, $0.parameter.value) }))
+        }
         ema = ExponentialMovingAverage(of: network, decay: configuration.optimization.emaDecay)
         if let checkpoint { try resume(from: checkpoint) }
     }
 
     var description: SR3ModelDescription {
-        SR3ModelDescription(kind: configuration.mode, unet: configuration.unet, betaSchedule: configuration.betaSchedule,
-                            scale: configuration.scale, conditioning: configuration.data.conditioning)
+        var description = SR3ModelDescription(kind: configuration.mode, unet: configuration.unet, betaSchedule: configuration.betaSchedule,
+                                              scale: configuration.scale, conditioning: configuration.data.conditioning)
+        description.prediction = configuration.mode == .sr3 ? configuration.prediction : nil
+        return description
     }
 
     // MARK: - One step
@@ -91,7 +100,7 @@ public final class Trainer {
             let noisy = batch.highResolution * c + noise * (1 - c * c).sqrt()
             input = Tensor.concatenate([condition, noisy], alongAxis: 3)
             level = Tensor(shape: [n], values: levels)
-            target = noise
+            target = configuration.prediction == .x0 ? batch.highResolution : noise
         case .regression:
             input = Tensor.concatenate([condition, condition], alongAxis: 3)
             level = Tensor.ones([n])

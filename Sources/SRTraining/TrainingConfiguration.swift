@@ -91,11 +91,16 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Output folder: checkpoints, log, samples, the final model.
     public var output: String
+    /// `sr3` mode: what the network predicts (nil: ε, the reference's objective).
+    public var prediction: SR3ModelDescription.Prediction?
+    /// A model or checkpoint (.safetensors of this project, same U-Net) whose weights start the run
+    /// instead of a random initialization (ignored when resuming).
+    public var initializeFrom: String?
 
     enum CodingKeys: String, CodingKey {
         case name, mode, scale, unet, betaSchedule = "beta_schedule", data, optimization, steps
         case logEvery = "log_every", validateEvery = "validate_every", checkpointEvery = "checkpoint_every"
-        case validationSamplerSteps = "validation_sampler_steps", seed, output
+        case validationSamplerSteps = "validation_sampler_steps", seed, output, prediction, initializeFrom = "initialize_from"
     }
 
     public init(contentsOfFile path: String) throws {

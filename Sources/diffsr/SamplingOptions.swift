@@ -27,6 +27,20 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Color correction against the upsampled input: none, adain or wavelet.")
     var colorFix: ColorCorrection = .none
 
+    @Option(help: "Where sampling starts: auto (the model's schedule decides), noise (the reference), or condition (the upsampled input noised to the first step's level).")
+    var start: StartOption = .auto
+
+    enum StartOption: String, ExpressibleByArgument, CaseIterable {
+        case auto, noise, condition
+        var value: DiffusionSampling.Start? {
+            switch self {
+            case .auto: return nil
+            case .noise: return .noise
+            case .condition: return .noisedCondition
+            }
+        }
+    }
+
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if eta < 0 { throw ValidationError("--eta must be non-negative, got \(eta)") }
@@ -39,6 +53,6 @@ struct SamplingOptions: ParsableArguments {
     /// The settings for a benchmark method.
     func settings(seed: UInt64, samples: Int) -> SamplingSettings {
         SamplingSettings(sampler: sampler, steps: steps, eta: eta, seed: seed, samples: samples, tile: tile, tileOverlap: tileOverlap,
-                         colorCorrection: colorFix, augmentationLevel: augLevel)
+                         colorCorrection: colorFix, augmentationLevel: augLevel, start: start.value)
     }
 }

@@ -67,6 +67,7 @@ struct Upscale: ParsableCommand {
             upscaler.noiseOrder = rng == .torch ? .nchw : .natural
             upscaler.colorCorrection = sampling.colorFix
             upscaler.augmentationLevel = sampling.augLevel
+            upscaler.start = sampling.start.value
             if let tile = sampling.tile {
                 guard tile % modelFile.network.sizeMultiple == 0 else {
                     throw CommandError("--tile must be a multiple of \(modelFile.network.sizeMultiple) for this model")

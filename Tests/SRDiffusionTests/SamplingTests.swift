@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SRDiffusion
 import SRModels
+import SRImage
 import SRTensor
 import _TestSupport
 
@@ -93,5 +94,50 @@ struct SamplingTests {
             try DiffusionSampling.run(condition: condition, sampler: DDIMSampler(schedule: schedule, steps: 4), generator: &c,
                                       model: model) { done, _ in done < 2 }
         }
+    }
+
+    @Test("A condition start feeds √ᾱ·c + √(1 − ᾱ)·ε to the first step; a noise start feeds ε")
+    func conditionStart() throws {
+        let schedule = NoiseSchedule(BetaScheduleConfiguration(stepCount: 10, linearStart: 1e-4, linearEnd: 0.1))
+        let sampler = DDIMSampler(schedule: schedule, steps: 5)
+        let condition = Tensor(shape: [1, 2, 2, 3], values: (0..<12).map { Float($0) / 12 - 0.5 })
+        for start in DiffusionSampling.Start.allCases {
+            var first: Tensor? = nil
+            var generator = TorchGenerator(seed: 9), reference = TorchGenerator(seed: 9)
+            _ = try DiffusionSampling.run(condition: condition, sampler: sampler, generator: &generator, start: start) { input, _ in
+                if first == nil { first = input.sliced(alongAxis: 3, from: 3, count: 3) }
+                return Tensor.zeros([1, 2, 2, 3])
+            }
+            let noise = Tensor.randomNormal([1, 2, 2, 3], order: .nchw, using: &reference)
+            let a = sampler.noiseLevel(at: 0)
+            let expected = start == .noise ? noise : condition * a + noise * (1 - a * a).squareRoot()
+            #expect(relativeError(first!, expected) < 1e-6, "\(start)")
+        }
+    }
+
+    @Test("An x₀-predicting model's upscaler hands the sampler ε̂ = (x − √γ·x̂₀)/√(1 − γ)")
+    func imagePrediction() throws {
+        // A tiny U-Net whose output we read back through the pipeline: one DDIM step from level a
+        // to the end returns x̂₀ itself, clipped.
+        var g = TorchGenerator(seed: 1)
+        let unet = SR3UNetConfiguration(inChannel: 6, outChannel: 3, innerChannel: 8, normGroups: 4, channelMultiplier: [1, 2],
+                                        attnRes: [], resBlocks: 1, dropout: 0, imageSize: 8)
+        let network = try SR3UNet(configuration: unet, using: &g)
+        var description = SR3ModelDescription(unet: unet, betaSchedule: BetaScheduleConfiguration(stepCount: 10, linearStart: 1e-4, linearEnd: 0.1), scale: 2)
+        description.prediction = .x0
+        let weights = Dictionary(uniqueKeysWithValues: network.namedParameters().map { ($0.path, $0.parameter.value) })
+        let model = try SR3ModelFile(description: description, weights: weights)
+        var upscaler = SR3Upscaler(model: model, sampler: .ddim, steps: 1)
+        upscaler.start = .noise
+        var generator = TorchGenerator(seed: 2), replay = TorchGenerator(seed: 2)
+        let image = Image(width: 4, height: 4, channels: 3, pixels: (0..<48).map { Float($0 % 7) / 7 })
+        let out = try upscaler.upscale(image, generator: &generator)
+        let condition = upscaler.condition(for: image)
+        let x = Tensor.randomNormal([1, 8, 8, 3], order: .nchw, using: &replay)
+        let level = Tensor(shape: [1], repeating: upscaler.makeSampler().noiseLevel(at: 0))
+        var dropout = SystemRandomNumberGenerator()
+        let predicted = withTrainingMode(false) { network(Tensor.concatenate([condition, x], alongAxis: 3), noiseLevel: level, using: &dropout) }
+        let expected = predicted.scalars.map { min(max(($0 + 1) / 2, 0), 1) }
+        #expect(zip(out.pixels, expected).allSatisfy { abs($0 - $1) < 1e-4 })
     }
 }

@@ -128,6 +128,30 @@ struct TrainerTests {
         #expect(out.width == 16 && out.pixels.allSatisfy { (0...1).contains($0) })
     }
 
+    @Test("An x₀-predicting SR3 model starts from a Regression model's weights and samples through ε̂")
+    func imagePredictionFromRegression() throws {
+        let dir = try makeTemporaryDirectory("diffsr-x0")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Trainer(configuration: try Self.setUp(steps: 2, output: dir + "/regression", mode: .regression)).train()
+        var configuration = try Self.setUp(steps: 2, output: dir + "/x0")
+        configuration.prediction = .x0
+        configuration.initializeFrom = dir + "/regression/model.safetensors"
+        let trainer = try Trainer(configuration: configuration)
+        let source = try SR3ModelFile(contentsOfFile: dir + "/regression/model.safetensors")
+        #expect(weights(trainer) == Dictionary(uniqueKeysWithValues: source.network.namedParameters().map { ($0.path, $0.parameter.value.scalars) }))
+        try trainer.train()
+        let model = try SR3ModelFile(contentsOfFile: dir + "/x0/model.safetensors")
+        #expect(model.description.kind == .sr3 && model.description.prediction == .x0)
+        // At every step ε̂ is derived from x̂₀, so a DDIM run ends on the network's own x̂₀ (clipped).
+        var generator = TorchGenerator(seed: 4)
+        let out = try SR3Upscaler(model: model, sampler: .ddim, steps: 3).upscale(Image(width: 8, height: 8, channels: 3, repeating: 0.4), generator: &generator)
+        #expect(out.width == 16 && out.pixels.allSatisfy { (0...1).contains($0) })
+        // A different U-Net is refused.
+        var mismatched = configuration
+        mismatched.unet.innerChannel = 16
+        #expect(throws: TrainingError.self) { _ = try Trainer(configuration: mismatched) }
+    }
+
     @Test("The pair pool deals each block's pairs once, shuffled across batches, the same for a seed")
     func pairPool() throws {
         let dir = try makeTemporaryDirectory("diffsr-pool")

@@ -16,7 +16,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 count=$(find "$lr" -maxdepth 1 -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' \) | wc -l)
 for method in "${methods[@]}"; do
-  done_count=$(find "$out/$method" -maxdepth 1 -name '*.png' 2>/dev/null | wc -l)
+  done_count=0
+  [ -d "$out/$method" ] && done_count=$(find "$out/$method" -maxdepth 1 -name '*.png' | wc -l)
   if [ "$done_count" -eq "$count" ]; then echo "$method: $out/$method is complete"; continue; fi
   mkdir -p "$out/$method"
   "$venv/bin/python" "$here/ncnn_sr.py" --method "$method" --input "$lr" --output "$out/$method" ${THREADS:+--threads "$THREADS"} \

@@ -17,9 +17,21 @@ public struct SR3ModelDescription: Codable, Sendable, Equatable {
     /// The resampling that makes the condition from the LR image (the reference prepares its data
     /// with Pillow bicubic).
     public var conditioning: ResizeMethod
+    /// What an `sr3` network predicts (nil: ε, as the reference).
+    public var prediction: Prediction?
+
+    /// The parameterization of an `sr3` network's output.
+    public enum Prediction: String, Codable, Sendable, CaseIterable {
+        /// The noise ε (SR3, Ho et al.).
+        case epsilon
+        /// The clean image x₀ (a deliberate deviation for this project's small models: it trains
+        /// as fast as the Regression model and can start from its weights; the samplers receive
+        /// ε̂ = (x_t − √γ·x̂₀)/√(1 − γ)).
+        case x0
+    }
 
     enum CodingKeys: String, CodingKey {
-        case kind, unet, betaSchedule = "beta_schedule", scale, conditioning
+        case kind, unet, betaSchedule = "beta_schedule", scale, conditioning, prediction
     }
 
     public init(kind: Kind = .sr3, unet: SR3UNetConfiguration, betaSchedule: BetaScheduleConfiguration, scale: Int,

@@ -28,6 +28,18 @@ public struct SR3Upscaler {
     /// the condition is noised to that level and the model told so. Higher trades fidelity for
     /// realism. Used only by models trained with condition augmentation.
     public var augmentationLevel: Double = 0
+    /// Where sampling starts (nil: `defaultStart`, from the model's schedule).
+    public var start: DiffusionSampling.Start? = nil
+
+    /// Pure noise (the reference) when the schedule's last step keeps √ᾱ_T < 0.02 of signal (the
+    /// reference's 2000-step schedules keep 0.0067), else the noised condition: a model trained on
+    /// such a schedule (the 1000-step linear 1e-6…1e-2 keeps 0.082) never saw pure noise, and a
+    /// pure-noise start shifts its results toward gray (measured on this project's first SR3 model:
+    /// a near-white crop came out at a mean level of 140 instead of 241).
+    public var defaultStart: DiffusionSampling.Start {
+        let schedule = NoiseSchedule(model.description.betaSchedule)
+        return schedule.alphasCumprod.last!.squareRoot() < 0.02 ? .noise : .noisedCondition
+    }
 
     public init(model: SR3ModelFile, sampler: SamplerKind = .dpmSolverPlusPlus, steps: Int = 50, eta: Double = 0) {
         self.model = model
@@ -98,12 +110,18 @@ public struct SR3Upscaler {
             }
             _ = progress?(1, 1)
         case .sr3:
+            let predictsImage = model.description.prediction == .x0
             let denoise: (Tensor, Tensor) -> Tensor = { input, level in
-                network(input, noiseLevel: level, augmentationLevel: augmentation, using: &dropout)
+                let out = network(input, noiseLevel: level, augmentationLevel: augmentation, using: &dropout)
+                guard predictsImage else { return out }
+                // x̂₀ → ε̂ = (x_t − √γ·x̂₀)/√(1 − γ), per image.
+                let x = input.sliced(alongAxis: 3, from: input.shape[3] - out.shape[3], count: out.shape[3])
+                let a = level.reshaped(to: [level.shape[0], 1, 1, 1])
+                return (x - a * out) / (1 - a * a).sqrt()
             }
             output = try withTrainingMode(false) {
                 try DiffusionSampling.run(condition: condition, sampler: makeSampler(), generators: &generators, order: noiseOrder,
-                                          model: { input, level in
+                                          start: start ?? defaultStart, model: { input, level in
                                               guard let tile else { return denoise(input, level) }
                                               return tile(input, noiseLevel: level, model: denoise)
                                           }, progress: progress)
