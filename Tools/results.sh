@@ -2,8 +2,10 @@
 # Regenerates docs/results/: the benchmark of the shipped models on the offline ×4 sets (after
 # `make data`), with the external references (SPAN, Real-ESRGAN via Tools/reference/), on bicubic
 # inputs and on inputs degraded with a fixed preset and seed, plus the SR3 sampler study.
-# Long (about an hour on 2 cores). Outputs are cached in .cache/results, so a rerun after a change
-# redoes only what changed. Usage: make results   (or DIFFSR=... NIQE_PARAMS=... Tools/results.sh)
+# Long (40 minutes to an hour on 2 cores). Outputs are cached in .cache/results, so a rerun after a
+# change redoes only what changed. SAMPLING="--steps N ..." passes sampling options to every
+# diffusion method; METHODS, BLIND_METHODS and STUDY_* override the defaults below.
+# Usage: make results   (or DIFFSR=... NIQE_PARAMS=... Tools/results.sh)
 set -euo pipefail
 diffsr="${DIFFSR:-.build/release/diffsr}"
 niqe="${NIQE_PARAMS:-.cache/niqe/niqe_pris_params.npz}"
@@ -11,7 +13,7 @@ methods="${METHODS:-bicubic,lanczos,regression,sr3}"
 blind_methods="${BLIND_METHODS:-bicubic,regression,sr3}"
 cache=.cache/results
 out=docs/results
-common=(--niqe-params "$niqe" --report-crop 128)
+common=(--niqe-params "$niqe" --report-crop 96 --report-images 10 ${SAMPLING:-})
 
 # Bicubic inputs: the SR3 protocol.
 for suite in test-photo test-classic; do
@@ -36,6 +38,6 @@ done
 
 # The sampler study: quality against time for the SR3 model on the first test-photo images.
 "$diffsr" benchmark --suite test-photo --methods bicubic --study-model sr3 --study-samplers "${STUDY_SAMPLERS:-ddim,dpm-solver++}" \
-  --study-steps "${STUDY_STEPS:-5,10,20,50}" --study-images "${STUDY_IMAGES:-3}" "${common[@]}" --report-images 3 \
+  --study-steps "${STUDY_STEPS:-4,8,16,32}" --study-images "${STUDY_IMAGES:-2}" "${common[@]}" \
   --cache "$cache/study" --output "$out/sampler-study" > /dev/null
 echo "docs/results updated:"; ls "$out"
