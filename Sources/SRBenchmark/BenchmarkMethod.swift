@@ -20,7 +20,7 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
     /// Where sampling starts (nil: the upscaler's default for the model's schedule).
     public var start: DiffusionSampling.Start?
 
-    public init(sampler: SR3Upscaler.SamplerKind = .dpmSolverPlusPlus, steps: Int = 50, eta: Double = 0, seed: UInt64 = 0,
+    public init(sampler: SR3Upscaler.SamplerKind = .ddim, steps: Int = 10, eta: Double = 0, seed: UInt64 = 0,
                 samples: Int = 1, tile: Int? = nil, tileOverlap: Int = 32, colorCorrection: ColorCorrection = .none,
                 augmentationLevel: Double = 0, start: DiffusionSampling.Start? = nil) {
         self.sampler = sampler

@@ -29,7 +29,8 @@ extension BenchmarkResults {
         lines += ["", "Methods:"]
         for method in mainMethods { lines.append("- **\(method.name)**: \(method.detail)") }
         if !studyMethods.isEmpty {
-            lines += ["", "## Sampler study", "", "| Sampler | steps | " + metrics.map { Self.metricTitles[$0] ?? $0 }.joined(separator: " | ") + " | s/image |",
+            let studied = studyMethods[0].images.map(\.image)
+            lines += ["", "## Sampler study", "", "\(studied.count) image\(studied.count == 1 ? "" : "s"): \(studied.joined(separator: ", ")).", "", "| Sampler | steps | " + metrics.map { Self.metricTitles[$0] ?? $0 }.joined(separator: " | ") + " | s/image |",
                       "|---|---:|" + metrics.map { _ in "---:" }.joined(separator: "|") + "|---:|"]
             for method in studyMethods {
                 let point = method.studyPoint!

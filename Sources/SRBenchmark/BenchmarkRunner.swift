@@ -21,7 +21,7 @@ public struct BenchmarkRunner {
     public var metrics: [String]
     public var niqe: NIQE?
 
-    /// Progress: method name, images done, images total; return false to cancel.
+    /// Progress: method name, images done (0 when a method starts), images total; return false to cancel.
     public typealias Progress = (_ method: String, _ done: Int, _ total: Int) -> Bool
 
     public init(suite: BenchmarkSuite, methods: [BenchmarkMethod], cacheFolder: String, metrics: [String], niqe: NIQE?) {
@@ -79,6 +79,7 @@ public struct BenchmarkRunner {
 
         var upscaler: SR3Upscaler? = nil
         var images: [[Image]] = [], seconds: [Double?] = []
+        if let progress, !progress(method.name, 0, items.count) { throw Cancelled() }
         let samples = method.samplesPerImage
         var measuredPeak = record.peakMemoryMiB
         for (index, item) in items.enumerated() {

@@ -207,9 +207,8 @@ struct Benchmark: ParsableCommand {
             }
             let command = "diffsr " + CommandLine.arguments.dropFirst().joined(separator: " ")
             var bar: ProgressBar? = nil
-            let progress: BenchmarkRunner.Progress = { method, _, total in
-                if bar?.label != method { bar = ProgressBar(label: method, total: total) }
-                bar!.advance()
+            let progress: BenchmarkRunner.Progress = { method, done, total in
+                if done == 0 { bar = ProgressBar(label: method, total: total) } else { bar?.advance() }
                 return !Interrupt.requested
             }
             let main = methods.filter { $0.studyPoint == nil }, study = methods.filter { $0.studyPoint != nil }

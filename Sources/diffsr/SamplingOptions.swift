@@ -7,10 +7,10 @@ extension ColorCorrection: ExpressibleByArgument {}
 /// How a diffusion model samples: the options `upscale` and `benchmark` share.
 struct SamplingOptions: ParsableArguments {
     @Option(help: "Sampler: ddpm, ddim or dpm-solver++.")
-    var sampler: SR3Upscaler.SamplerKind = .dpmSolverPlusPlus
+    var sampler: SR3Upscaler.SamplerKind = .ddim
 
     @Option(help: "Number of network evaluations (respaced over the training schedule).")
-    var steps: Int = 50
+    var steps: Int = 10
 
     @Option(help: "DDIM stochasticity (0 = deterministic).")
     var eta: Double = 0

@@ -67,7 +67,7 @@ struct BenchmarkRunnerTests {
         let runner = BenchmarkRunner(suite: suite, methods: [BenchmarkMethod(name: "lanczos", kind: .resize(.pilLanczos))],
                                      cacheFolder: dir, metrics: ["psnr"], niqe: nil)
         #expect(throws: BenchmarkRunner.Cancelled.self) {
-            _ = try runner.run(command: "test", progress: { _, done, _ in done < 2 })
+            _ = try runner.run(command: "test", progress: { _, done, _ in done < 2 })   // 0 at the start, then per image
         }
         #expect(FileManager.default.fileExists(atPath: "\(dir)/lanczos/image1.png"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/lanczos/image2.png"))

@@ -41,7 +41,7 @@ public struct SR3Upscaler {
         return schedule.alphasCumprod.last!.squareRoot() < 0.02 ? .noise : .noisedCondition
     }
 
-    public init(model: SR3ModelFile, sampler: SamplerKind = .dpmSolverPlusPlus, steps: Int = 50, eta: Double = 0) {
+    public init(model: SR3ModelFile, sampler: SamplerKind = .ddim, steps: Int = 10, eta: Double = 0) {
         self.model = model
         self.sampler = sampler
         self.steps = steps
