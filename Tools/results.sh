@@ -24,7 +24,7 @@ for suite in test-photo test-classic; do
 done
 
 # Degraded inputs (blind SR): the realesrgan preset, seed 0; the same LR inputs for the references.
-for suite in test-photo; do
+for suite in test-photo test-classic; do
   lr="$cache/$suite-realesrgan-lr"
   "$diffsr" degrade "data/$suite/HR" --preset realesrgan --seed 0 --scale 4 --output "$lr" > /dev/null
   Tools/reference/run_references.sh "$lr" "$cache/references/$suite-realesrgan" realesrgan
