@@ -104,3 +104,21 @@ public struct BenchmarkMethod: Hashable, Sendable {
         ["regression", "sr3", "sr3plus"].contains(alias) ? "\(alias)-x\(scale)" : nil
     }
 }
+
+extension SR3Upscaler {
+    /// An upscaler for `model` sampled as `settings` say (seed and sample count are the caller's),
+    /// after checking the settings against the model: steps within its schedule, a tile size the
+    /// U-Net can take. `diffsr upscale` and the benchmark both build their upscalers here.
+    public init(model: SR3ModelFile, settings: SamplingSettings) throws {
+        let total = NoiseSchedule(model.description.betaSchedule).stepCount
+        guard settings.steps <= total else { throw BenchmarkError("the step count \(settings.steps) exceeds the model's \(total) training steps") }
+        if let tile = settings.tile, tile % model.network.sizeMultiple != 0 {
+            throw BenchmarkError("the tile size \(tile) must be a multiple of \(model.network.sizeMultiple) for this model")
+        }
+        self.init(model: model, sampler: settings.sampler, steps: settings.steps, eta: settings.eta)
+        colorCorrection = settings.colorCorrection
+        augmentationLevel = settings.augmentationLevel
+        start = settings.start
+        if let tile = settings.tile { self.tile = TiledDenoiser(size: tile, overlap: settings.tileOverlap) }
+    }
+}

@@ -145,17 +145,9 @@ public struct BenchmarkRunner {
         guard model.description.scale == scale else {
             throw BenchmarkError("\(path) is a ×\(model.description.scale) model, the benchmark is ×\(scale)")
         }
-        let total = NoiseSchedule(model.description.betaSchedule).stepCount
-        guard sampling.steps <= total else { throw BenchmarkError("\(sampling.steps) steps exceed the \(total) training steps of \(path)") }
-        if let tile = sampling.tile, tile % model.network.sizeMultiple != 0 {
-            throw BenchmarkError("the tile size must be a multiple of \(model.network.sizeMultiple) for \(path)")
+        do { return try SR3Upscaler(model: model, settings: sampling) } catch let error as BenchmarkError {
+            throw BenchmarkError("\(path): \(error)")
         }
-        var upscaler = SR3Upscaler(model: model, sampler: sampling.sampler, steps: sampling.steps, eta: sampling.eta)
-        upscaler.colorCorrection = sampling.colorCorrection
-        upscaler.augmentationLevel = sampling.augmentationLevel
-        upscaler.start = sampling.start
-        if let tile = sampling.tile { upscaler.tile = TiledDenoiser(size: tile, overlap: sampling.tileOverlap) }
-        return upscaler
     }
 
     /// The cache key: everything that determines the outputs.

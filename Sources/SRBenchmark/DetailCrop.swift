@@ -2,7 +2,7 @@ import SRImage
 
 /// The region of an image shown in the report: a square of `size` HR pixels (a multiple of the
 /// scale, at an origin that is a multiple of the scale, so the LR crop is exact) where the HR
-/// image has the most detail (largest sum of absolute luma gradients), searched on a grid with a
+/// image has the most detail (largest sum of absolute BT.601 luma gradients), searched on a grid with a
 /// quarter-window stride. Images smaller than the window are shown whole.
 public struct DetailCrop: Equatable, Sendable {
     public var x: Int
@@ -23,18 +23,14 @@ public struct DetailCrop: Equatable, Sendable {
         let (w, h) = (image.width, image.height)
         if size <= 0 || (size >= w && size >= h) { return DetailCrop(x: 0, y: 0, width: w / scale * scale, height: h / scale * scale) }
         let cw = min(size, w / scale * scale), ch = min(size, h / scale * scale)
-        // Integral image of |∂x Y| + |∂y Y|.
+        // Integral image of |∂x Y| + |∂y Y| (BT.601 luma, computed once).
+        let y = (image.channels == 3 ? ColorSpace.luma(fromRGB: image) : image.channel(0)).pixels
         var integral = [Double](repeating: 0, count: (w + 1) * (h + 1))
-        func luma(_ yy: Int, _ xx: Int) -> Double {
-            let i = (yy * w + xx) * image.channels
-            if image.channels < 3 { return Double(image.pixels[i]) }
-            return 0.299 * Double(image.pixels[i]) + 0.587 * Double(image.pixels[i + 1]) + 0.114 * Double(image.pixels[i + 2])
-        }
         for yy in 0..<h {
             var row = 0.0
             for xx in 0..<w {
-                let value = luma(yy, xx)
-                row += (xx + 1 < w ? abs(luma(yy, xx + 1) - value) : 0) + (yy + 1 < h ? abs(luma(yy + 1, xx) - value) : 0)
+                let value = Double(y[yy * w + xx])
+                row += (xx + 1 < w ? abs(Double(y[yy * w + xx + 1]) - value) : 0) + (yy + 1 < h ? abs(Double(y[(yy + 1) * w + xx]) - value) : 0)
                 integral[(yy + 1) * (w + 1) + xx + 1] = integral[yy * (w + 1) + xx + 1] + row
             }
         }

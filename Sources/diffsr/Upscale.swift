@@ -61,19 +61,8 @@ struct Upscale: ParsableCommand {
             }
             if model == "default" { printError("model: \(modelPath)") }
             let modelFile = try SR3ModelFile(contentsOfFile: modelPath, configurationPath: modelConfig, scale: scale)
-            let total = NoiseSchedule(modelFile.description.betaSchedule).stepCount
-            guard sampling.steps <= total else { throw CommandError("--steps \(sampling.steps) exceeds the model's \(total) training steps") }
-            var upscaler = SR3Upscaler(model: modelFile, sampler: sampling.sampler, steps: sampling.steps, eta: sampling.eta)
+            var upscaler = try SR3Upscaler(model: modelFile, settings: sampling.settings(seed: seed, samples: 1))
             upscaler.noiseOrder = rng == .torch ? .nchw : .natural
-            upscaler.colorCorrection = sampling.colorFix
-            upscaler.augmentationLevel = sampling.augLevel
-            upscaler.start = sampling.start.value
-            if let tile = sampling.tile {
-                guard tile % modelFile.network.sizeMultiple == 0 else {
-                    throw CommandError("--tile must be a multiple of \(modelFile.network.sizeMultiple) for this model")
-                }
-                upscaler.tile = TiledDenoiser(size: tile, overlap: sampling.tileOverlap)
-            }
             let files = try imageFiles(in: inputs)
             let single = files.count == 1 && !isFolder(inputs[0])
             if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }

@@ -16,6 +16,12 @@ public enum CommandRunner {
     }
 
     public static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+        try run(executable: executable, arguments, in: directory, environment: environment)
+    }
+
+    /// Runs any executable (e.g. Chromium for the report check) and captures its output.
+    public static func run(executable: String, _ arguments: [String], in directory: String? = nil,
+                           environment: [String: String] = [:]) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

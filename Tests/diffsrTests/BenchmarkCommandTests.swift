@@ -65,7 +65,7 @@ struct BenchmarkCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         let page = "file://\(dir)/out/report.html"
         let common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(dir)/profile"]
-        let dom = try run(chromiumPath!, common + ["--virtual-time-budget=5000", "--dump-dom", page])
+        let dom = try CommandRunner.run(executable: chromiumPath!, common + ["--virtual-time-budget=5000", "--dump-dom", page]).stdout
         func attribute(_ name: String) -> Int? {
             guard let range = dom.range(of: "\(name)=\"") else { return nil }
             return Int(dom[range.upperBound...].prefix { $0 != "\"" })
@@ -75,7 +75,7 @@ struct BenchmarkCommandTests {
         #expect(attribute("data-images-total") == 2 * 5 + 2 * 2)
         #expect(attribute("data-images-loaded") == attribute("data-images-total"))
         #expect(attribute("data-table-rows") == 3)
-        _ = try run(chromiumPath!, common + ["--window-size=1200,1600", "--screenshot=\(dir)/shot.png", page])
+        _ = try CommandRunner.run(executable: chromiumPath!, common + ["--window-size=1200,1600", "--screenshot=\(dir)/shot.png", page])
         let shot = try Image(contentsOfFile: "\(dir)/shot.png")
         #expect(shot.width == 1200)
         let distinct = Set(shot.levels().prefix(shot.width * 400 * 3))
@@ -110,18 +110,5 @@ struct BenchmarkCommandTests {
         let external = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "bicubic", "--external", "x", "-o", "\(dir)/out"])
         #expect(external.status != 0 && external.stderr.contains("NAME=DIR"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/out/results.md"))
-    }
-
-    func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }
