@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint"], exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
-        .target(name: "SRDegradation", dependencies: ["SRImage", "SRTensor"], exclude: ["README.md"]),
+        .target(name: "SRDegradation", dependencies: ["SRImage", "SRTensor", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRDegradation", "SRImage", "SRTensor", "SRNN", "SRModels", "SRDiffusion", "SRCheckpoint", "SRMetrics", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRBenchmark", dependencies: ["SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRCheckpoint", "SRTensor", "SRSupport"], exclude: ["README.md"]),
@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(name: "diffsr-bench", dependencies: ["SRTensor", "SRNN"], path: "Benchmarks/Sources/diffsr-bench"),   // Benchmarks/README.md
 
         .target(name: "_TestSupport", dependencies: ["SRImage", "SRTensor"], path: "Tests/_TestSupport"),
-        .testTarget(name: "SRTensorTests", dependencies: ["SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRTensorTests", dependencies: ["SRTensor", "SRSupport", "_COMP", "_TestSupport"]),
         .testTarget(name: "SRNNTests", dependencies: ["SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRCheckpointTests", dependencies: ["SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRModelsTests", dependencies: ["SRModels", "SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),

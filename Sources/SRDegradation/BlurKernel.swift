@@ -41,6 +41,19 @@ public struct BlurKernel: Sendable, Equatable, Codable {
         return BlurKernel(size: size, values: values.map { $0 / total })
     }
 
+    /// (column, row) with values[y·k + x] = column[y]·row[x] to 1e-9 of the largest value, or nil
+    /// when the kernel is not rank 1 (rotated anisotropic, generalized, plateau, sinc kernels).
+    public var separableFactors: (column: [Float], row: [Float])? {
+        let half = size / 2
+        let centre = values[half * size + half]
+        guard size > 1, centre > 0 else { return nil }
+        let row = (0..<size).map { values[half * size + $0] }
+        let column = (0..<size).map { values[$0 * size + half] / centre }
+        let largest = values.map(abs).max() ?? 0
+        for y in 0..<size { for x in 0..<size where abs(values[y * size + x] - column[y] * row[x]) > 1e-9 * largest { return nil } }
+        return (column.map(Float.init), row.map(Float.init))
+    }
+
     /// dᵀΣ⁻¹d for the (possibly rotated, anisotropic) covariance.
     static func quadraticForm(sigmaX: Double, sigmaY: Double, theta: Double, isotropic: Bool) -> (Double, Double) -> Double {
         let (sx, sy, t) = isotropic ? (sigmaX, sigmaX, 0.0) : (sigmaX, sigmaY, theta)

@@ -1,13 +1,17 @@
 import Foundation
 import SRImage
+import SRSupport
 import SRTensor
 
 /// The elementary degradations, on RGB images in [0, 1] (Float32).
 public enum DegradationOperations {
     /// Correlation with `kernel` after reflect padding of k/2 (BasicSR `filter2D`), through the
     /// engine's oneDNN convolution (channels as the batch axis).
+    /// Rank-1 kernels (isotropic and axis-aligned Gaussians: USM's 51×51 among them) take the
+    /// separable path, two 1-D passes, k/2 times cheaper and equal up to float rounding.
     public static func blur(_ image: Image, kernel: BlurKernel) -> Image {
         if kernel.size == 1 && kernel.values[0] == 1 { return image }
+        if let (column, row) = kernel.separableFactors { return separableBlur(image, column: column, row: row) }
         let (w, h, c) = (image.width, image.height, image.channels)
         let half = kernel.size / 2
         if half >= w || half >= h { return smallImageBlur(image, kernel: kernel) }
@@ -16,6 +20,50 @@ public enum DegradationOperations {
         let weights = Tensor(shape: [1, kernel.size, kernel.size, 1], values: kernel.values.map(Float.init))
         let out = withoutGradients { Tensor.conv2d(padded, weights: weights, padding: 0) }.permuted([3, 1, 2, 0])
         return Image(width: w, height: h, channels: c, pixels: out.scalars)
+    }
+
+    /// Correlation with the kernel column ⊗ row (both of odd length k), reflect-padded by k/2:
+    /// a horizontal pass with `row`, then a vertical pass with `column`, rows split across cores.
+    static func separableBlur(_ image: Image, column: [Float], row: [Float]) -> Image {
+        let (w, h, c) = (image.width, image.height, image.channels)
+        let half = row.count / 2
+        let k = row.count
+        let horizontal = UnsafeMutableBufferPointer<Float>.allocate(capacity: w * h * c)
+        defer { horizontal.deallocate() }
+        image.pixels.withUnsafeBufferPointer { source in
+            let sourceBase = source.baseAddress!
+            let target = horizontal.baseAddress!
+            parallelForEach(h) { y in
+                // One reflect-padded row, then a k-tap dot product per output sample.
+                var line = [Float](repeating: 0, count: (w + 2 * half) * c)
+                for x in 0..<(w + 2 * half) {
+                    let sx = reflect(x - half, w)
+                    for ch in 0..<c { line[x * c + ch] = sourceBase[(y * w + sx) * c + ch] }
+                }
+                line.withUnsafeBufferPointer { padded in
+                    for i in 0..<(w * c) {
+                        var sum: Float = 0
+                        for t in 0..<k { sum += row[t] * padded[i + t * c] }
+                        target[y * w * c + i] = sum
+                    }
+                }
+            }
+        }
+        var out = image
+        out.pixels.withUnsafeMutableBufferPointer { destination in
+            let target = destination.baseAddress!
+            let source = UnsafePointer(horizontal.baseAddress!)
+            let rowLength = w * c
+            parallelForEach(h) { y in
+                let rows = (0..<k).map { t in source + reflect(y + t - half, h) * rowLength }
+                for i in 0..<rowLength {
+                    var sum: Float = 0
+                    for t in 0..<k { sum += column[t] * rows[t][i] }
+                    target[y * rowLength + i] = sum
+                }
+            }
+        }
+        return out
     }
 
     /// Reflect index (edge not repeated) for any offset, folding as often as needed.

@@ -6,11 +6,23 @@ import _COMP
 /// cores). The tensor engine's `Parallelism.setThreadCount` also configures OpenBLAS and oneDNN.
 public enum ComputeThreads {
     private static let configured = Atomic<Int>(0)
+    @TaskLocal private static var isSerial = false
 
-    /// The thread count in effect (≥ 1).
+    /// The thread count in effect (≥ 1; 1 inside `serially`).
     public static var count: Int {
+        if isSerial { return 1 }
         let n = configured.load(ordering: .relaxed)
         return n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// Runs `body` on the calling thread alone: the Swift loops run inline and this thread's
+    /// OpenMP regions (oneDNN's primitives) get one thread. For work beside the main computation,
+    /// such as the trainer's batch preparation, so that a second OpenMP team does not compete
+    /// with (and spin against) the team that already fills the cores.
+    public static func serially<R>(_ body: () throws -> R) rethrows -> R {
+        omp_set_num_threads(1)   // this thread's ICV only
+        defer { omp_set_num_threads(Int32(count)) }
+        return try $isSerial.withValue(true) { try body() }
     }
 
     /// Sets the thread count (`0` = all active cores), also for the OpenMP pool.

@@ -1,6 +1,7 @@
 import Foundation
 import SRDegradation
 import SRImage
+import SRSupport
 import SRTensor
 
 /// Training pairs drawn from a folder of HR images: random HR crops with flips and 90° rotations,
@@ -143,7 +144,8 @@ public final class PatchSampler: @unchecked Sendable {
     }
 }
 
-/// Prepares batches on a background thread, a few steps ahead of the trainer.
+/// Prepares batches on a background thread, a few steps ahead of the trainer, on that thread alone
+/// (`ComputeThreads.serially`), so the trainer keeps the OpenMP threads.
 public final class BatchPrefetcher: @unchecked Sendable {
     private let sampler: PatchSampler
     private let size: Int
@@ -173,7 +175,7 @@ public final class BatchPrefetcher: @unchecked Sendable {
             let index = next
             next += 1
             condition.unlock()
-            let batch = sampler.batch(index, size: size, seed: seed)
+            let batch = ComputeThreads.serially { sampler.batch(index, size: size, seed: seed) }
             condition.lock()
             ready[index] = batch
             condition.broadcast()

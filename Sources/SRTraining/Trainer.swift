@@ -55,14 +55,32 @@ public final class Trainer {
             return image.cropped(x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
         }
         if let source = configuration.initializeFrom, checkpoint == nil {
-            let start = try SR3ModelFile(contentsOfFile: source)
-            guard start.description.unet == configuration.unet else {
-                throw TrainingError.configuration("initialize_from \(source): its U-Net differs from the configuration's")
-            }
-            try network.update(parameters: Dictionary(uniqueKeysWithValues: start.network.namedParameters().map { ($0.path, $0.parameter.value) }))
+            try Self.initialize(network, from: source, configuration: configuration.unet)
         }
         ema = ExponentialMovingAverage(of: network, decay: configuration.optimization.emaDecay)
         if let checkpoint { try resume(from: checkpoint) }
+    }
+
+    /// Copies a trained model's weights into `network` (`initialize_from`). The U-Nets must be
+    /// equal, except that an SR3+ network may start from an SR3 or Regression model without
+    /// condition augmentation: its `aug_level_mlp` keeps its initialization but the last layer is
+    /// zeroed, so the augmentation embedding adds nothing at first and the network computes
+    /// exactly the source's function until training moves it (as ControlNet's zero convolutions).
+    static func initialize(_ network: SR3UNet, from source: String, configuration: SR3UNetConfiguration) throws {
+        let start = try SR3ModelFile(contentsOfFile: source)
+        var sourceUNet = start.description.unet
+        let addsAugmentation = configuration.conditionAugmentation && !sourceUNet.conditionAugmentation
+        if addsAugmentation { sourceUNet.conditionAugmentation = true }
+        guard sourceUNet == configuration else {
+            throw TrainingError.configuration("initialize_from \(source): its U-Net differs from the configuration's")
+        }
+        var values = Dictionary(uniqueKeysWithValues: start.network.namedParameters().map { ($0.path, $0.parameter.value) })
+        if addsAugmentation {
+            for parameter in network.namedParameters() where parameter.path.hasPrefix("aug_level_mlp.3.") {
+                values[parameter.path] = Tensor.zeros(parameter.parameter.shape)
+            }
+        }
+        try network.update(parameters: values, strict: !addsAugmentation)
     }
 
     var description: SR3ModelDescription {

@@ -7,4 +7,5 @@ extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, 
 extern int omp_get_thread_num(void);
 extern int omp_get_num_threads(void);
 extern void omp_set_num_threads(int);
+extern int omp_get_max_threads(void);
 #endif

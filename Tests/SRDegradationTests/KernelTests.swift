@@ -12,7 +12,9 @@ struct KernelTests {
             let kind: String, size: Int, values: [Double]
             let sx: Double?, sy: Double?, theta: Double?, beta: Double?, cutoff: Double?, pad: Int?
         }
+        struct Sharpening: Decodable { let width: Int, height: Int, input: [Float], output: [Float] }
         let kernels: [Kernel]
+        let usm: Sharpening
     }
 
     static let fixture: Fixture = try! Fixtures.json("degradations.json")
@@ -31,6 +33,14 @@ struct KernelTests {
         #expect(kernel.values.count == k.values.count)
         let worst = zip(kernel.values, k.values).map { abs($0 - $1) }.max() ?? 1
         #expect(worst < 1e-12, "\(k.kind) size \(k.size): \(worst)")
+    }
+
+    @Test("USM sharpening of the target matches BasicSR's USMSharp", .tags(.golden))
+    func sharpening() {
+        let u = Self.fixture.usm
+        let out = DegradationOperations.sharpen(Image(width: u.width, height: u.height, channels: 3, pixels: u.input))
+        #expect(maxAbsoluteDifference(out.pixels, u.output.map(Double.init)) < 1e-5)
+        #expect(maxAbsoluteDifference(u.input, u.output.map(Double.init)) > 0.01)   // the fixture does sharpen
     }
 
     @Test("Blurring keeps a constant image and the range; the identity kernel is a no-op", .tags(.property))

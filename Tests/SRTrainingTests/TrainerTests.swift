@@ -152,6 +152,34 @@ struct TrainerTests {
         #expect(throws: TrainingError.self) { _ = try Trainer(configuration: mismatched) }
     }
 
+    @Test("An SR3+ network starts from a model without augmentation and computes its function at every τ")
+    func augmentationFromPlainModel() throws {
+        let dir = try makeTemporaryDirectory("diffsr-aug-init")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Trainer(configuration: try Self.setUp(steps: 2, output: dir + "/regression", mode: .regression)).train()
+        var configuration = try Self.setUp(steps: 2, output: dir + "/plus")
+        configuration.prediction = .x0
+        configuration.unet.conditionAugmentation = true
+        configuration.initializeFrom = dir + "/regression/model.safetensors"
+        let trainer = try Trainer(configuration: configuration)
+        let source = try SR3ModelFile(contentsOfFile: dir + "/regression/model.safetensors")
+        var generator = TorchGenerator(seed: 3)
+        let input = Tensor.randomNormal([1, 16, 16, 6], using: &generator)
+        let level = Tensor(shape: [1], values: [0.7])
+        let reference = withoutGradients { withTrainingMode(false) { source.network(input, noiseLevel: level, using: &generator) } }
+        for tau: Float in [1, 0.5, 0.1] {
+            let out = withoutGradients { withTrainingMode(false) {
+                trainer.network(input, noiseLevel: level, augmentationLevel: Tensor(shape: [1], values: [tau]), using: &generator)
+            } }
+            #expect(out.scalars == reference.scalars)
+        }
+        // The new embedding's first layer keeps a random initialization (so gradients reach it).
+        let first = trainer.network.parameterDictionary()["aug_level_mlp.1.weight"]!.value.scalars
+        #expect(first.contains { $0 != 0 })
+        try trainer.train()
+        #expect(trainer.network.parameterDictionary()["aug_level_mlp.3.weight"]!.value.scalars.contains { $0 != 0 })
+    }
+
     @Test("The pair pool deals each block's pairs once, shuffled across batches, the same for a seed")
     func pairPool() throws {
         let dir = try makeTemporaryDirectory("diffsr-pool")
