@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),
-        .testTarget(name: "SRBenchmarkTests", dependencies: ["SRBenchmark", "SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "_TestSupport"]),
+        .testTarget(name: "SRBenchmarkTests", dependencies: ["SRBenchmark", "SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRModels", "SRTensor", "_TestSupport"]),
         .testTarget(name: "diffsrTests", dependencies: ["diffsr", "_TestSupport"]),
     ]
 )

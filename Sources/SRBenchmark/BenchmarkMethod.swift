@@ -15,14 +15,15 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
     public var tile: Int?
     public var tileOverlap: Int
     public var colorCorrection: ColorCorrection
-    /// SR3+ test-time augmentation level (ignored by models without condition augmentation).
-    public var augmentationLevel: Double
+    /// SR3+ test-time augmentation level (nil: the model's default; ignored by models without
+    /// condition augmentation).
+    public var augmentationLevel: Double?
     /// Where sampling starts (nil: the upscaler's default for the model's schedule).
     public var start: DiffusionSampling.Start?
 
     public init(sampler: SR3Upscaler.SamplerKind = .ddim, steps: Int = 10, eta: Double = 0, seed: UInt64 = 0,
                 samples: Int = 1, tile: Int? = nil, tileOverlap: Int = 32, colorCorrection: ColorCorrection = .none,
-                augmentationLevel: Double = 0, start: DiffusionSampling.Start? = nil) {
+                augmentationLevel: Double? = nil, start: DiffusionSampling.Start? = nil) {
         self.sampler = sampler
         self.steps = steps
         self.eta = eta
@@ -45,7 +46,7 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
         if samples > 1 { parts.append("\(samples) samples") }
         if let tile { parts.append("tile \(tile)/\(tileOverlap)") }
         if colorCorrection != .none { parts.append("color fix \(colorCorrection.rawValue)") }
-        if augmentationLevel != 0 { parts.append("aug level \(augmentationLevel)") }
+        if let augmentationLevel { parts.append("aug level \(augmentationLevel)") }
         if let start { parts.append("start from \(start.rawValue)") }
         return parts.joined(separator: ", ")
     }
@@ -117,7 +118,7 @@ extension SR3Upscaler {
         }
         self.init(model: model, sampler: settings.sampler, steps: settings.steps, eta: settings.eta)
         colorCorrection = settings.colorCorrection
-        augmentationLevel = settings.augmentationLevel
+        if let level = settings.augmentationLevel { augmentationLevel = level }
         start = settings.start
         if let tile = settings.tile { self.tile = TiledDenoiser(size: tile, overlap: settings.tileOverlap) }
     }

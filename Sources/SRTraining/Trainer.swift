@@ -27,6 +27,11 @@ public final class Trainer {
     public private(set) var step = 0
     let schedule: NoiseSchedule
     let sampler: PatchSampler
+    /// SR3+: the test-time augmentation level of best validation PSNR-Y so far (the exported
+    /// model's default `--aug-level`).
+    public private(set) var augmentationLevel: Double?
+    /// SR3+: the levels validation tries (fractions of the schedule; SR3+ found 0.1–0.3 best).
+    static let validationAugmentationLevels: [Double] = [0, 0.1, 0.2, 0.3]
     let validation: [Image]
     private var lastCheckpoint: String?
     /// Test seam: replaces the loss of a step before it is checked (to exercise divergence handling).
@@ -87,6 +92,7 @@ public final class Trainer {
         var description = SR3ModelDescription(kind: configuration.mode, unet: configuration.unet, betaSchedule: configuration.betaSchedule,
                                               scale: configuration.scale, conditioning: configuration.data.conditioning)
         description.prediction = configuration.mode == .sr3 ? configuration.prediction : nil
+        description.augmentationLevel = configuration.unet.conditionAugmentation ? augmentationLevel : nil
         return description
     }
 
@@ -178,26 +184,45 @@ public final class Trainer {
     // MARK: - Validation
 
     /// PSNR-Y (crop border = scale) and consistency of EMA-weight outputs on the validation crops;
-    /// the outputs are saved under `samples/`.
+    /// the outputs are saved under `samples/`. SR3+ models are sampled at each of
+    /// `validationAugmentationLevels`; the level of best PSNR-Y becomes `augmentationLevel` (the
+    /// model's default t_eval) and the log line lists every level's PSNR-Y.
     public func validate() throws -> [String: Any] {
         let model = try SR3ModelFile(description: description, weights: ema.shadow)
-        let upscaler = SR3Upscaler(model: model, sampler: .dpmSolverPlusPlus, steps: min(configuration.validationSamplerSteps, schedule.stepCount))
-        var psnr = 0.0, consistency = 0.0
-        for (index, hr) in validation.enumerated() {
-            var low = hr.resized(scale: 1 / Double(configuration.scale), method: configuration.data.degradation).quantized()
-            if let model = sampler.degradationModel {
-                // Blind SR: validate on a fixed degradation of each crop.
-                var g = TorchGenerator(seed: configuration.seed &+ 0xDE6 &+ UInt64(index))
-                low = try RealESRGANDegradation.apply(hr, with: model.sampleParameters(using: &g)).lowResolution
+        var upscaler = SR3Upscaler(model: model, sampler: .dpmSolverPlusPlus, steps: min(configuration.validationSamplerSteps, schedule.stepCount))
+        let inputs = try validation.enumerated().map { index, hr -> Image in
+            guard let model = sampler.degradationModel else {
+                return hr.resized(scale: 1 / Double(configuration.scale), method: configuration.data.degradation).quantized()
             }
-            var generator = TorchGenerator(seed: configuration.seed &+ UInt64(index))
-            let sr = try upscaler.upscale(low, generator: &generator)
-            psnr += try PSNR(channel: .y, cropBorder: configuration.scale)(sr.quantized(), reference: hr)
-            consistency += try Consistency(scale: configuration.scale)(sr.quantized(), lowResolution: low)
-            try sr.write(toFile: configuration.output + "/samples/step\(step)_\(index).png")
+            // Blind SR: validate on a fixed degradation of each crop.
+            var g = TorchGenerator(seed: configuration.seed &+ 0xDE6 &+ UInt64(index))
+            return try RealESRGANDegradation.apply(hr, with: model.sampleParameters(using: &g)).lowResolution
         }
-        let n = Double(validation.count)
-        return ["step": step, "event": "validation", "psnr_y": psnr / n, "consistency": consistency / n]
+        // SR3+ models are validated at each test-time augmentation level; the best one is kept.
+        let levels = configuration.unet.conditionAugmentation ? Self.validationAugmentationLevels : [0]
+        var scores: [(level: Double, psnr: Double, consistency: Double, outputs: [Image])] = []
+        for level in levels {
+            upscaler.augmentationLevel = level
+            var psnr = 0.0, consistency = 0.0, outputs: [Image] = []
+            for (index, hr) in validation.enumerated() {
+                var generator = TorchGenerator(seed: configuration.seed &+ UInt64(index))
+                let sr = try upscaler.upscale(inputs[index], generator: &generator)
+                psnr += try PSNR(channel: .y, cropBorder: configuration.scale)(sr.quantized(), reference: hr)
+                consistency += try Consistency(scale: configuration.scale)(sr.quantized(), lowResolution: inputs[index])
+                outputs.append(sr)
+            }
+            let n = Double(validation.count)
+            scores.append((level, psnr / n, consistency / n, outputs))
+        }
+        let best = scores.max { $0.psnr < $1.psnr }!
+        for (index, sr) in best.outputs.enumerated() { try sr.write(toFile: configuration.output + "/samples/step\(step)_\(index).png") }
+        var entry: [String: Any] = ["step": step, "event": "validation", "psnr_y": best.psnr, "consistency": best.consistency]
+        if configuration.unet.conditionAugmentation {
+            augmentationLevel = best.level
+            entry["augmentation_level"] = best.level
+            entry["psnr_y_by_augmentation_level"] = Dictionary(uniqueKeysWithValues: scores.map { (String($0.level), $0.psnr) })
+        }
+        return entry
     }
 
     // MARK: - Checkpoints
@@ -238,6 +263,10 @@ public final class Trainer {
         ema = ExponentialMovingAverage(shadow: shadow, decay: configuration.optimization.emaDecay)
         optimizer.restore(step: adamStep, firstMoments: m, secondMoments: v)
         step = savedStep
+        if let json = file.metadata[SR3ModelDescription.metadataKey],
+           let saved = try? JSONDecoder().decode(SR3ModelDescription.self, from: Data(json.utf8)) {
+            augmentationLevel = saved.augmentationLevel
+        }
         lastCheckpoint = path
     }
 

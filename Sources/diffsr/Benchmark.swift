@@ -14,7 +14,8 @@ struct Benchmark: ParsableCommand {
             degradation-params.jsonl, inputs saved in lr/).
             Methods: bicubic, lanczos (Pillow), any resize method (matlab-bicubic, …), the shipped models
             regression, sr3, sr3plus (<alias>-x<scale> in Models/), other shipped model names, or
-            .safetensors files; --external NAME=DIR adds the outputs of another tool (e.g. Real-ESRGAN
+            .safetensors files; METHOD@aug=τ runs an SR3+ model at test-time augmentation level τ (one
+            column per level: sr3plus@aug=0,sr3plus@aug=0.2); --external NAME=DIR adds the outputs of another tool (e.g. Real-ESRGAN
             from Tools/) as a column. Outputs are cached in --cache (default <output>/cache): a rerun
             with the same settings reuses them, an interrupted run resumes.
             --study-model M sweeps --study-samplers × --study-steps for one model and plots quality
@@ -106,11 +107,16 @@ struct Benchmark: ParsableCommand {
                 ModelLocator.resolve(BenchmarkMethod.modelName(forAlias: $0, scale: scale)!) != nil
             }
         }
-        for name in names {
+        for entry in names {
+            let (name, augmentation) = try Self.augmentationSuffix(entry)
             if let resize = BenchmarkMethod.resizeAliases[name] ?? ResizeMethod(rawValue: name) {
+                if augmentation != nil { throw CommandError("\(entry): @aug= applies to SR3+ models, not to resize methods") }
                 result.append(BenchmarkMethod(name: name, kind: .resize(resize)))
             } else {
-                result.append(BenchmarkMethod(name: Self.displayName(name), kind: .model(path: try modelPath(name), sampling: settings)))
+                var sampling = settings
+                if let augmentation { sampling.augmentationLevel = augmentation }
+                result.append(BenchmarkMethod(name: Self.displayName(name) + (augmentation.map { " aug \($0)" } ?? ""),
+                                              kind: .model(path: try modelPath(name), sampling: sampling)))
             }
         }
         for entry in external {
@@ -122,6 +128,16 @@ struct Benchmark: ParsableCommand {
         let duplicates = Dictionary(grouping: result, by: \.name).filter { $0.value.count > 1 }.keys
         if !duplicates.isEmpty { throw CommandError("method named twice: \(duplicates.sorted().joined(separator: ", "))") }
         return result
+    }
+
+    /// Splits `METHOD@aug=τ` (one column of an SR3+ model at test-time level τ) into its parts.
+    static func augmentationSuffix(_ entry: String) throws -> (String, Double?) {
+        guard let at = entry.firstIndex(of: "@") else { return (entry, nil) }
+        let option = entry[entry.index(after: at)...]
+        guard option.hasPrefix("aug="), let level = Double(option.dropFirst(4)), (0...1).contains(level) else {
+            throw CommandError("\(entry): expected METHOD@aug=LEVEL with LEVEL in [0, 1]")
+        }
+        return (String(entry[..<at]), level)
     }
 
     static func displayName(_ name: String) -> String {

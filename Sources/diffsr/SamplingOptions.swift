@@ -21,8 +21,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Tile overlap in output pixels.")
     var tileOverlap: Int = 32
 
-    @Option(help: "SR3+ models: test-time augmentation level t_eval in [0, 1] (higher: more realism, less fidelity).")
-    var augLevel: Double = 0
+    @Option(help: "SR3+ models: test-time augmentation level t_eval in [0, 1] (higher: more realism, less fidelity; default: the level the model's training validation chose).")
+    var augLevel: Double?
 
     @Option(help: "Color correction against the upsampled input: none, adain or wavelet.")
     var colorFix: ColorCorrection = .none
@@ -44,7 +44,7 @@ struct SamplingOptions: ParsableArguments {
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if eta < 0 { throw ValidationError("--eta must be non-negative, got \(eta)") }
-        if !(0...1).contains(augLevel) { throw ValidationError("--aug-level must be in [0, 1], got \(augLevel)") }
+        if let augLevel, !(0...1).contains(augLevel) { throw ValidationError("--aug-level must be in [0, 1], got \(augLevel)") }
         if let tile, tile < 8 || tileOverlap < 0 || tileOverlap >= tile {
             throw ValidationError("--tile must be at least 8 and --tile-overlap in 0..<tile")
         }

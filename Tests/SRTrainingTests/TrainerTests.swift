@@ -121,6 +121,17 @@ struct TrainerTests {
         try trainer.train()
         let model = try SR3ModelFile(contentsOfFile: dir + "/run/model.safetensors")
         #expect(model.description.unet.conditionAugmentation)
+        // Validation tried each test-time level and recorded the best as the model's default.
+        let log = try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8).split(separator: "\n")
+        let validation = try JSONSerialization.jsonObject(with: Data(log.last!.utf8)) as! [String: Any]
+        let byLevel = try #require(validation["psnr_y_by_augmentation_level"] as? [String: Double])
+        #expect(byLevel.count == Trainer.validationAugmentationLevels.count)
+        let chosen = try #require(model.description.augmentationLevel)
+        #expect(validation["augmentation_level"] as? Double == chosen && trainer.augmentationLevel == chosen)
+        #expect(byLevel[String(chosen)] == byLevel.values.max() && validation["psnr_y"] as? Double == byLevel.values.max())
+        #expect(SR3Upscaler(model: model).augmentationLevel == chosen)
+        // A resumed trainer keeps the chosen level.
+        #expect(try Trainer(configuration: configuration, resumeFrom: dir + "/run/checkpoint.safetensors").augmentationLevel == chosen)
         var upscaler = SR3Upscaler(model: model, sampler: .ddim, steps: 2)
         upscaler.augmentationLevel = 0.2
         var generator = TorchGenerator(seed: 2)

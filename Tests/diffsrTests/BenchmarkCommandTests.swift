@@ -85,11 +85,13 @@ struct BenchmarkCommandTests {
     @Test func degradedSuiteLogsItsInputs() throws {
         let dir = try makeTemporaryDirectory("diffsr-benchmark-degraded")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = try prepare(dir)
-        let result = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "bicubic", "--metrics", "psnr",
-                                            "--degradation", "realesrgan", "--seed", "3", "-o", "\(dir)/out"])
+        let model = try prepare(dir)
+        let result = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "bicubic,\(model)@aug=0,\(model)@aug=0.3",
+                                            "--metrics", "psnr", "--steps", "1", "--degradation", "realesrgan", "--seed", "3", "-o", "\(dir)/out"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("realesrgan, seed 3"))
+        // One column per test-time augmentation level.
+        #expect(result.stdout.contains("tiny aug 0.0") && result.stdout.contains("tiny aug 0.3"))
         let log = try String(contentsOfFile: "\(dir)/out/degradation-params.jsonl", encoding: .utf8)
         #expect(log.split(separator: "\n").count == 2)
         // The logged parameters replay to the same LR inputs.
@@ -109,6 +111,10 @@ struct BenchmarkCommandTests {
         #expect(missing.status != 0 && missing.stderr.contains("make data"))
         let external = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "bicubic", "--external", "x", "-o", "\(dir)/out"])
         #expect(external.status != 0 && external.stderr.contains("NAME=DIR"))
+        let resizeLevel = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "bicubic@aug=0.1", "-o", "\(dir)/out"])
+        #expect(resizeLevel.status != 0 && resizeLevel.stderr.contains("applies to SR3+ models"))
+        let badLevel = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "sr3plus@aug=2", "-o", "\(dir)/out"])
+        #expect(badLevel.status != 0 && badLevel.stderr.contains("METHOD@aug=LEVEL"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/out/results.md"))
     }
 }

@@ -19,6 +19,10 @@ public struct SR3ModelDescription: Codable, Sendable, Equatable {
     public var conditioning: ResizeMethod
     /// What an `sr3` network predicts (nil: ε, as the reference).
     public var prediction: Prediction?
+    /// SR3+ models: the default test-time augmentation level t_eval (a fraction of the schedule in
+    /// [0, 1]), chosen by the trainer's validation (the level of best PSNR-Y on degraded validation
+    /// crops); nil: 0. `--aug-level` overrides it.
+    public var augmentationLevel: Double?
 
     /// The parameterization of an `sr3` network's output.
     public enum Prediction: String, Codable, Sendable, CaseIterable {
@@ -31,7 +35,7 @@ public struct SR3ModelDescription: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, unet, betaSchedule = "beta_schedule", scale, conditioning, prediction
+        case kind, unet, betaSchedule = "beta_schedule", scale, conditioning, prediction, augmentationLevel = "augmentation_level"
     }
 
     public init(kind: Kind = .sr3, unet: SR3UNetConfiguration, betaSchedule: BetaScheduleConfiguration, scale: Int,

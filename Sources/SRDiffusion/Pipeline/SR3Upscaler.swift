@@ -26,7 +26,8 @@ public struct SR3Upscaler {
     public var colorCorrection: ColorCorrection = .none
     /// SR3+ test-time augmentation level t_eval ∈ [0, 1] (a fraction of the training schedule):
     /// the condition is noised to that level and the model told so. Higher trades fidelity for
-    /// realism. Used only by models trained with condition augmentation.
+    /// realism. Used only by models trained with condition augmentation; starts at the model's
+    /// recorded default (`SR3ModelDescription.augmentationLevel`, else 0).
     public var augmentationLevel: Double = 0
     /// Where sampling starts (nil: `defaultStart`, from the model's schedule).
     public var start: DiffusionSampling.Start? = nil
@@ -46,6 +47,7 @@ public struct SR3Upscaler {
         self.sampler = sampler
         self.steps = steps
         self.eta = eta
+        augmentationLevel = model.description.augmentationLevel ?? 0
     }
 
     /// The sampler value for this configuration.
