@@ -2,8 +2,8 @@ import Foundation
 
 /// Which forward algorithm `Tensor.conv2d` may use, scoped with `withConvolutionAlgorithm`.
 public enum ConvolutionAlgorithm: Sendable {
-    /// Winograd F(4×4, 3×3) for the forward pass of 3×3 stride-1 convolutions (when the channels
-    /// allow it), oneDNN otherwise and for every backward pass.
+    /// Winograd F(4×4, 3×3) for the forward and backward-data passes of 3×3 stride-1
+    /// convolutions (when the channels allow it), oneDNN otherwise and for backward-weights.
     case automatic
     /// oneDNN's direct convolution always.
     case direct
@@ -18,8 +18,9 @@ public func withConvolutionAlgorithm<R>(_ algorithm: ConvolutionAlgorithm, _ bod
 
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`): oneDNN, or Winograd
-    /// F(4×4, 3×3) for the forward pass of 3×3 stride-1 convolutions (`ConvolutionAlgorithm`);
-    /// gradients always through oneDNN's backward-data and backward-weights primitives.
+    /// F(4×4, 3×3) for the forward and backward-data passes of 3×3 stride-1 convolutions
+    /// (`ConvolutionAlgorithm`, read when each pass runs); weight gradients through oneDNN's
+    /// backward-weights primitive.
     ///
     /// - Parameters:
     ///   - input: `[N, H, W, C]` (NHWC).
@@ -55,8 +56,13 @@ extension Tensor {
             let plan = ConvolutionPlan.plan(for: geometry)
             var gradients: [Tensor?] = Array(repeating: nil, count: inputs.count)
             if needs[0] {
+                let winograd = ConvolutionAlgorithm.current == .automatic && WinogradConvolution.backwardDataGeometry(geometry) != nil
                 gradients[0] = Tensor.filled(shape: input.shape) { out in
-                    plan.runBackwardData(outputGradient: g, weights: weights, inputGradient: out)
+                    if winograd {
+                        WinogradConvolution.backwardData(outputGradient: g, weights: weights, geometry: geometry, inputGradient: out)
+                    } else {
+                        plan.runBackwardData(outputGradient: g, weights: weights, inputGradient: out)
+                    }
                 }
             }
             if needs[1] || (bias != nil && needs[2]) {

@@ -28,10 +28,16 @@ struct Train: ParsableCommand {
             let trainer = try Trainer(configuration: configuration, resumeFrom: resume)
             printError("training \(configuration.name): \(trainer.network.parameterCount) parameters, steps \(trainer.step)→\(configuration.steps)")
             var bar = ProgressBar(label: "train", total: configuration.steps - trainer.step)
-            try trainer.train(report: { _, loss, rate in
-                bar.advance(String(format: "loss %.4f", loss))
-                _ = rate
-            }, shouldStop: { Interrupt.requested })
+            do {
+                try trainer.train(report: { _, loss, rate in
+                    bar.advance(String(format: "loss %.4f", loss))
+                    _ = rate
+                }, shouldStop: { Interrupt.requested })
+            } catch is DiffusionSampling.Cancelled {
+                let checkpoint = configuration.output + "/checkpoint.safetensors"
+                printError("interrupted at step \(trainer.step): checkpoint written; continue with --resume \(checkpoint)")
+                throw ExitCode(130)
+            }
             printError("done: \(configuration.output)/model.safetensors")
         }
     }

@@ -98,16 +98,21 @@ for c in cases {
         let (n, h, w, ch, k, r) = (int("n"), int("h"), int("w"), int("c"), int("k"), int("kernel"))
         let x = random([n, h, w, ch]), weights = random([k, r, r, ch]), bias = random([k])
         let flops = 2.0 * Double(n * h * w * k * ch * r * r)
+        let winograd = r == 3 && ch % 8 == 0 && k % 8 == 0 && ch >= 32 && k >= 32
         if backward {
             let g = random([n, h, w, k])
-            let t = measure {
-                _ = valueWithPullback(at: [x, weights, bias]) { p in Tensor.conv2d(p[0], weights: p[1], bias: p[2], padding: r / 2) }.pullback(g)
+            // Backward-data + backward-weights: forward-and-pullback minus the same forward alone.
+            func backwardSeconds() -> Double {
+                let t = measure {
+                    _ = valueWithPullback(at: [x, weights, bias]) { p in Tensor.conv2d(p[0], weights: p[1], bias: p[2], padding: r / 2) }.pullback(g)
+                }
+                return t - measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }
             }
-            // The recorded forward is oneDNN's (Winograd serves only unrecorded convolutions).
-            let forward = withConvolutionAlgorithm(.direct) { measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) } }
-            emit(name, seconds: t - forward, flops: 2 * flops, backend: "onednn")   // backward-data + backward-weights
+            emit(name, seconds: backwardSeconds(), flops: 2 * flops, backend: winograd ? "winograd-f4x4 data + onednn weights" : "onednn")
+            if winograd {
+                emit(name + " direct", seconds: withConvolutionAlgorithm(.direct) { backwardSeconds() }, flops: 2 * flops, backend: "onednn")
+            }
         } else {
-            let winograd = r == 3 && ch % 8 == 0 && k % 8 == 0 && ch >= 32 && k >= 32
             emit(name, seconds: measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }, flops: flops,
                  backend: winograd ? "winograd-f4x4" : "onednn")
             if winograd {   // the direct path beside it, for the record

@@ -12,8 +12,8 @@ import SRSupport
 /// PyTorch's (oneDNN 3.x) on 64–128-channel 3×3 convolutions here (Benchmarks/README.md).
 ///
 /// Matches: the points (0, ±1, ±2, ∞) and matrices of Lavin & Gray (as in NNPACK / wincnn).
-/// Limitations: forward only (gradients go through oneDNN's backward primitives, which need no
-/// forward state); channels that
+/// Also the backward-data pass of such convolutions (a transposed convolution: flipped filters,
+/// channels swapped, padding 2 − p). Limitations: backward-weights stays on oneDNN; channels that
 /// are multiples of 8 (SIMD8 over NHWC channels); float32 rounding of the transforms gives errors
 /// of ~1e-5 (max |Δ| / (1 + |y|) on random data with 32–48 channels) — more than direct convolution's ~1e-7,
 /// far below what sampling notices. Transformed filters are cached on the weights' storage.
@@ -27,15 +27,16 @@ enum WinogradConvolution {
             && g.outputHeight >= 8 && g.outputWidth >= 8
     }
 
-    /// The transformed filters U = G g Gᵀ, laid out `[36][C][K]`.
+    /// The transformed filters U = G g Gᵀ, laid out `[36][C][K]`; for the backward-data pass
+    /// (`transposed`) those of the flipped, channel-swapped filters, laid out `[36][K][C]`.
     final class TransformedFilters {
         let pointer: UnsafeMutablePointer<Float>
         init(count: Int) { pointer = .allocate(capacity: count) }
         deinit { pointer.deallocate() }
     }
 
-    static func filters(_ weights: Tensor, inputChannels c: Int, outputChannels k: Int) -> TransformedFilters {
-        weights.storage.derivedValue(key: "winograd-f4x4-3x3") { () -> TransformedFilters in
+    static func filters(_ weights: Tensor, inputChannels c: Int, outputChannels k: Int, transposed: Bool = false) -> TransformedFilters {
+        weights.storage.derivedValue(key: transposed ? "winograd-f4x4-3x3-transposed" : "winograd-f4x4-3x3") { () -> TransformedFilters in
             let filters = TransformedFilters(count: 36 * c * k)
             let w = weights.storage.pointer, u = filters.pointer
             // G (6×3) for the points 0, 1, −1, 2, −2, ∞.
@@ -44,12 +45,12 @@ enum WinogradConvolution {
             parallelForEach(k) { o in
                 var g = [Double](repeating: 0, count: 9), left = [Double](repeating: 0, count: 18)
                 for i in 0..<c {
-                    for r in 0..<9 { g[r] = Double(w[(o * 9 + r) * c + i]) }
+                    for r in 0..<9 { g[r] = Double(w[(o * 9 + (transposed ? 8 - r : r)) * c + i]) }
                     for r in 0..<6 { for j in 0..<3 { left[r * 3 + j] = gm[r][0] * g[j] + gm[r][1] * g[3 + j] + gm[r][2] * g[6 + j] } }
                     for r in 0..<6 {
                         for s in 0..<6 {
                             let value = left[r * 3] * gm[s][0] + left[r * 3 + 1] * gm[s][1] + left[r * 3 + 2] * gm[s][2]
-                            u[((r * 6 + s) * c + i) * k + o] = Float(value)
+                            u[transposed ? ((r * 6 + s) * k + o) * c + i : ((r * 6 + s) * c + i) * k + o] = Float(value)
                         }
                     }
                 }
@@ -81,11 +82,42 @@ enum WinogradConvolution {
     /// out = conv(input, weights) + bias for an applicable geometry.
     static func forward(input: Tensor, weights: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry,
                         output: UnsafeMutablePointer<Float>) {
+        let u = filters(weights, inputChannels: g.inputChannels, outputChannels: g.outputChannels)
+        run(input: input, filters: u.pointer, bias: bias, geometry: g, output: output)
+    }
+
+    /// The geometry of the backward-data pass of `g` as a convolution: the output gradient
+    /// `[N, H', W', K]` correlated with the flipped filters (K in, C out), padded by 2 − p on each
+    /// side, gives the input gradient `[N, H, W, C]` (stride 1). Nil when that pass does not take
+    /// this path (padding above 2, or the swapped geometry is not applicable).
+    static func backwardDataGeometry(_ g: ConvolutionGeometry) -> ConvolutionGeometry? {
+        guard g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideY == 1 && g.strideX == 1,
+              [g.padTop, g.padBottom, g.padLeft, g.padRight].allSatisfy({ (0...2).contains($0) }) else { return nil }
+        let t = ConvolutionGeometry(
+            batch: g.batch, height: g.outputHeight, width: g.outputWidth, inputChannels: g.outputChannels,
+            outputChannels: g.inputChannels, kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1,
+            padTop: 2 - g.padTop, padBottom: 2 - g.padBottom, padLeft: 2 - g.padLeft, padRight: 2 - g.padRight, hasBias: false)
+        guard t.outputHeight == g.height && t.outputWidth == g.width && isApplicable(t) else { return nil }
+        return t
+    }
+
+    /// inputGradient = ∂L/∂input of conv(input, weights) for `outputGradient` (`[N, H', W', K]`),
+    /// when `backwardDataGeometry(g)` exists: the transposed convolution run as a forward Winograd
+    /// convolution (written, not accumulated).
+    static func backwardData(outputGradient: Tensor, weights: Tensor, geometry g: ConvolutionGeometry,
+                             inputGradient: UnsafeMutablePointer<Float>) {
+        let t = backwardDataGeometry(g)!
+        let u = filters(weights, inputChannels: g.inputChannels, outputChannels: g.outputChannels, transposed: true)
+        run(input: outputGradient, filters: u.pointer, bias: nil, geometry: t, output: inputGradient)
+    }
+
+    /// out = conv(input, U) + bias with filters already transformed (`[36][C][K]` for `g`).
+    static func run(input: Tensor, filters u: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvolutionGeometry,
+                    output: UnsafeMutablePointer<Float>) {
         let (c, k) = (g.inputChannels, g.outputChannels)
         let (h, w, oh, ow) = (g.height, g.width, g.outputHeight, g.outputWidth)
         let (tilesY, tilesX) = ((oh + 3) / 4, (ow + 3) / 4)
         let tiles = g.batch * tilesY * tilesX
-        let u = filters(weights, inputChannels: c, outputChannels: k).pointer
         // Blocks of tiles keep the transformed data (36 × tiles × (C + K) floats) near 4 MB, in cache
         // between the transforms and the GEMMs (measured: 1.3× faster than 16 MB blocks at 64 channels).
         let perBlock = max(32, min(tiles, (4 << 20) / (36 * (c + k) * 4)))
