@@ -2,7 +2,7 @@
 # Regenerates docs/results/: the benchmark of the shipped models on the offline ×4 sets (after
 # `make data`), with the external references (SPAN, Real-ESRGAN via Tools/reference/), on bicubic
 # inputs and on inputs degraded with a fixed preset and seed, plus the SR3 sampler study.
-# Long (40 minutes to an hour on 2 cores). Outputs are cached in .cache/results, so a rerun after a
+# Long (about an hour and a half on 2 cores from scratch). Outputs are cached in .cache/results, so a rerun after a
 # change redoes only what changed. SAMPLING="--steps N ..." passes sampling options to every
 # diffusion method; METHODS, BLIND_METHODS and STUDY_* override the defaults below.
 # Usage: make results   (or DIFFSR=... NIQE_PARAMS=... Tools/results.sh)
@@ -10,7 +10,8 @@ set -euo pipefail
 diffsr="${DIFFSR:-.build/release/diffsr}"
 niqe="${NIQE_PARAMS:-.cache/niqe/niqe_pris_params.npz}"
 methods="${METHODS:-bicubic,lanczos,regression,sr3}"
-blind_methods="${BLIND_METHODS:-bicubic,regression,sr3}"
+# The blind SR3+ model at several test-time augmentation levels (one column each).
+blind_methods="${BLIND_METHODS:-bicubic,regression,sr3,sr3plus@aug=0,sr3plus@aug=0.1,sr3plus@aug=0.2,sr3plus@aug=0.3}"
 cache=.cache/results
 out=docs/results
 common=(--niqe-params "$niqe" --report-crop 96 --report-images 10 ${SAMPLING:-})

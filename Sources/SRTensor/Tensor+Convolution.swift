@@ -2,8 +2,8 @@ import Foundation
 
 /// Which forward algorithm `Tensor.conv2d` may use, scoped with `withConvolutionAlgorithm`.
 public enum ConvolutionAlgorithm: Sendable {
-    /// Winograd F(4×4, 3×3) for the forward and backward-data passes of 3×3 stride-1
-    /// convolutions (when the channels allow it), oneDNN otherwise and for backward-weights.
+    /// Winograd F(4×4, 3×3) for the forward, backward-data and backward-weights passes of 3×3
+    /// stride-1 convolutions (when the channels allow it), oneDNN otherwise.
     case automatic
     /// oneDNN's direct convolution always.
     case direct
@@ -18,9 +18,8 @@ public func withConvolutionAlgorithm<R>(_ algorithm: ConvolutionAlgorithm, _ bod
 
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`): oneDNN, or Winograd
-    /// F(4×4, 3×3) for the forward and backward-data passes of 3×3 stride-1 convolutions
-    /// (`ConvolutionAlgorithm`, read when each pass runs); weight gradients through oneDNN's
-    /// backward-weights primitive.
+    /// F(4×4, 3×3) for all three passes of 3×3 stride-1 convolutions (`ConvolutionAlgorithm`,
+    /// read when each pass runs).
     ///
     /// - Parameters:
     ///   - input: `[N, H, W, C]` (NHWC).
@@ -65,7 +64,17 @@ extension Tensor {
                     }
                 }
             }
-            if needs[1] || (bias != nil && needs[2]) {
+            if (needs[1] || (bias != nil && needs[2])) && ConvolutionAlgorithm.current == .automatic
+                && WinogradConvolution.isApplicable(geometry) {
+                gradients[1] = Tensor.filled(shape: weights.shape) { out in
+                    WinogradConvolution.backwardWeights(input: input, outputGradient: g, geometry: geometry, weightsGradient: out)
+                }
+                if bias != nil {
+                    let pixels = geometry.batch * geometry.outputHeight * geometry.outputWidth
+                    let sums = channelSums(g.storage.pointer, pixels: pixels, channels: geometry.outputChannels, second: nil).0
+                    gradients[2] = Tensor(shape: [geometry.outputChannels], values: sums.map(Float.init))
+                }
+            } else if needs[1] || (bias != nil && needs[2]) {
                 var biasGradient: Tensor? = bias.map { Tensor.zeros($0.shape) }
                 let weightsGradient = Tensor.filled(shape: weights.shape) { out in
                     if var b = biasGradient {

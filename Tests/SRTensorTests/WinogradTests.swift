@@ -33,7 +33,7 @@ struct WinogradTests {
         #expect(relativeError(again, fast) > 1e-2)
     }
 
-    @Test("Gradients (Winograd backward-data, oneDNN backward-weights) equal the direct path's", arguments: cases.indices)
+    @Test("Gradients (Winograd backward-data and backward-weights) equal the direct path's", arguments: cases.indices)
     func gradientsMatchDirect(_ index: Int) {
         let (n, h, w, c, k, padding, hasBias) = Self.cases[index]
         let x = testTensor([n, h, w, c], seed: 3 + UInt64(index)), weights = testTensor([k, 3, 3, c], seed: 4, lower: -0.3, upper: 0.3)
@@ -45,7 +45,7 @@ struct WinogradTests {
         let (directValue, directGradients) = withConvolutionAlgorithm(.direct) { valueAndGradient(at: [x, weights, bias], of: loss) }
         #expect(abs(value.scalar - directValue.scalar) <= 1e-4 * (1 + abs(directValue.scalar)))
         #expect(relativeError(gradients[0], directGradients[0]) < 3e-5, "input gradient: \(relativeError(gradients[0], directGradients[0]))")
-        #expect(relativeError(gradients[1], directGradients[1]) < 1e-6)
-        #expect(relativeError(gradients[2], directGradients[2]) < 1e-6)
+        #expect(relativeError(gradients[1], directGradients[1]) < 3e-5, "weights gradient: \(relativeError(gradients[1], directGradients[1]))")
+        #expect(relativeError(gradients[2], directGradients[2]) < 1e-5, "bias gradient: \(relativeError(gradients[2], directGradients[2]))")
     }
 }

@@ -108,7 +108,7 @@ for c in cases {
                 }
                 return t - measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }
             }
-            emit(name, seconds: backwardSeconds(), flops: 2 * flops, backend: winograd ? "winograd-f4x4 data + onednn weights" : "onednn")
+            emit(name, seconds: backwardSeconds(), flops: 2 * flops, backend: winograd ? "winograd-f4x4" : "onednn")
             if winograd {
                 emit(name + " direct", seconds: withConvolutionAlgorithm(.direct) { backwardSeconds() }, flops: 2 * flops, backend: "onednn")
             }

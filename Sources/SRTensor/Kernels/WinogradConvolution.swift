@@ -12,9 +12,9 @@ import SRSupport
 /// PyTorch's (oneDNN 3.x) on 64–128-channel 3×3 convolutions here (Benchmarks/README.md).
 ///
 /// Matches: the points (0, ±1, ±2, ∞) and matrices of Lavin & Gray (as in NNPACK / wincnn).
-/// Also the backward-data pass of such convolutions (a transposed convolution: flipped filters,
-/// channels swapped, padding 2 − p). Limitations: backward-weights stays on oneDNN; channels that
-/// are multiples of 8 (SIMD8 over NHWC channels); float32 rounding of the transforms gives errors
+/// Also the backward passes of such convolutions: backward-data as a transposed convolution
+/// (flipped filters, channels swapped, padding 2 − p), backward-weights by the transposed algorithm
+/// (`backwardWeights`). Limitations: channels that are multiples of 8 (SIMD8 over NHWC channels); float32 rounding of the transforms gives errors
 /// of ~1e-5 (max |Δ| / (1 + |y|) on random data with 32–48 channels) — more than direct convolution's ~1e-7,
 /// far below what sampling notices. Transformed filters are cached on the weights' storage.
 enum WinogradConvolution {
@@ -39,18 +39,35 @@ enum WinogradConvolution {
         weights.storage.derivedValue(key: transposed ? "winograd-f4x4-3x3-transposed" : "winograd-f4x4-3x3") { () -> TransformedFilters in
             let filters = TransformedFilters(count: 36 * c * k)
             let w = weights.storage.pointer, u = filters.pointer
-            // G (6×3) for the points 0, 1, −1, 2, −2, ∞.
-            let gm: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                                  [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
-            parallelForEach(k) { o in
-                var g = [Double](repeating: 0, count: 9), left = [Double](repeating: 0, count: 18)
-                for i in 0..<c {
-                    for r in 0..<9 { g[r] = Double(w[(o * 9 + (transposed ? 8 - r : r)) * c + i]) }
-                    for r in 0..<6 { for j in 0..<3 { left[r * 3 + j] = gm[r][0] * g[j] + gm[r][1] * g[3 + j] + gm[r][2] * g[6 + j] } }
-                    for r in 0..<6 {
-                        for s in 0..<6 {
-                            let value = left[r * 3] * gm[s][0] + left[r * 3 + 1] * gm[s][1] + left[r * 3 + 2] * gm[s][2]
-                            u[transposed ? ((r * 6 + s) * k + o) * c + i : ((r * 6 + s) * c + i) * k + o] = Float(value)
+            let plane = c * k
+            // Eight output channels at a time (k is a multiple of 8): one SIMD lane each.
+            parallelForEach(k / 8) { block in
+                let o0 = block * 8
+                withUnsafeTemporaryAllocation(of: Vector.self, capacity: 27) { buffer in
+                    let g = buffer.baseAddress!, left = g + 9
+                    for i in 0..<c {
+                        for r in 0..<9 {
+                            let tap = transposed ? 8 - r : r
+                            var lanes = Vector.zero
+                            for lane in 0..<8 { lanes[lane] = w[((o0 + lane) * 9 + tap) * c + i] }
+                            g[r] = lanes
+                        }
+                        for j in 0..<3 {   // G · column j of g → column j of left (6×3)
+                            let t = filterTransform(g[j], g[3 + j], g[6 + j])
+                            (left[j], left[3 + j], left[6 + j], left[9 + j], left[12 + j], left[15 + j]) = t
+                        }
+                        // Row r of left · Gᵀ → U[ξ = 6r + s], lane l = output channel o0 + l.
+                        func store(_ value: Vector, _ xi: Int) {
+                            if transposed {   // [36][K][C]: the lanes are c floats apart
+                                for lane in 0..<8 { u[xi * plane + (o0 + lane) * c + i] = value[lane] }
+                            } else {          // [36][C][K]: the lanes are adjacent
+                                UnsafeMutableRawPointer(u).storeBytes(of: value, toByteOffset: (xi * plane + i * k + o0) * 4, as: Vector.self)
+                            }
+                        }
+                        for r in 0..<6 {
+                            let t = filterTransform(left[r * 3], left[r * 3 + 1], left[r * 3 + 2])
+                            store(t.0, r * 6); store(t.1, r * 6 + 1); store(t.2, r * 6 + 2)
+                            store(t.3, r * 6 + 3); store(t.4, r * 6 + 4); store(t.5, r * 6 + 5)
                         }
                     }
                 }
@@ -60,6 +77,13 @@ enum WinogradConvolution {
     }
 
     typealias Vector = SIMD8<Float>
+
+    /// G (6×3, points 0, 1, −1, 2, −2, ∞) applied to three filter taps.
+    @inline(__always)
+    static func filterTransform(_ a: Vector, _ b: Vector, _ c: Vector) -> (Vector, Vector, Vector, Vector, Vector, Vector) {
+        let q = a * (1 / 24) + c * (1 / 6), r = b * (1 / 12)
+        return (a * 0.25, (a + b + c) * (-1 / 6), (a - b + c) * (-1 / 6), q + r, q - r, c)
+    }
 
     /// Bᵀ applied to six values (one column or row of a 6×6 tile).
     @inline(__always)
@@ -77,6 +101,149 @@ enum WinogradConvolution {
     {
         let p = m1 + m2, q = m1 - m2, r = m3 + m4, s = m3 - m4
         return (m0 + p + r, q + 2 * s, p + 4 * r, q + 8 * s + m5)
+    }
+
+    /// Input tiles `first..<first+count` (6×6, stride 4, zero outside the image) → Bᵀ d B, stored
+    /// `V[ξ][tile − first][C]` for ξ = 0…35.
+    static func transformInputTiles(_ x: UnsafeRawPointer, geometry g: ConvolutionGeometry, first: Int, count: Int,
+                                    into vRaw: UnsafeMutableRawPointer) {
+        let (c, h, w) = (g.inputChannels, g.height, g.width)
+        let (tilesY, tilesX) = ((g.outputHeight + 3) / 4, (g.outputWidth + 3) / 4)
+        parallelForEach(count, grain: 4) { local in
+            let tile = first + local
+            let n = tile / (tilesY * tilesX), ty = tile % (tilesY * tilesX) / tilesX, tx = tile % tilesX
+            let y0 = ty * 4 - g.padTop, x0 = tx * 4 - g.padLeft
+            withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { d in
+                for c0 in stride(from: 0, to: c, by: 8) {
+                    for i in 0..<6 {
+                        let y = y0 + i
+                        for j in 0..<6 {
+                            let xx = x0 + j
+                            d[i * 6 + j] = y >= 0 && y < h && xx >= 0 && xx < w
+                                ? x.loadUnaligned(fromByteOffset: (((n * h + y) * w + xx) * c + c0) * 4, as: Vector.self) : .zero
+                        }
+                    }
+                    for j in 0..<6 {   // columns: Bᵀ d
+                        let t = inputTransform(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j])
+                        (d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]) = t
+                    }
+                    for i in 0..<6 {   // rows: (Bᵀ d) B
+                        let r = i * 6
+                        let t = inputTransform(d[r], d[r + 1], d[r + 2], d[r + 3], d[r + 4], d[r + 5])
+                        let stride = count * c * 4, base = ((r * count + local) * c + c0) * 4
+                        vRaw.storeBytes(of: t.0, toByteOffset: base, as: Vector.self)
+                        vRaw.storeBytes(of: t.1, toByteOffset: base + stride, as: Vector.self)
+                        vRaw.storeBytes(of: t.2, toByteOffset: base + 2 * stride, as: Vector.self)
+                        vRaw.storeBytes(of: t.3, toByteOffset: base + 3 * stride, as: Vector.self)
+                        vRaw.storeBytes(of: t.4, toByteOffset: base + 4 * stride, as: Vector.self)
+                        vRaw.storeBytes(of: t.5, toByteOffset: base + 5 * stride, as: Vector.self)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A (6×4, the transpose of the output transform) applied to four values.
+    @inline(__always)
+    static func outputGradientTransform(_ z0: Vector, _ z1: Vector, _ z2: Vector, _ z3: Vector)
+        -> (Vector, Vector, Vector, Vector, Vector, Vector)
+    {
+        let p = z0 + z2, q = z1 + z3, r = z0 + 4 * z2, t = 2 * z1 + 8 * z3
+        return (z0, p + q, p - q, r + t, r - t, z3)
+    }
+
+    /// Gᵀ (3×6) applied to six values: the transpose of `filterTransform`.
+    @inline(__always)
+    static func filterGradientTransform(_ m0: Vector, _ m1: Vector, _ m2: Vector, _ m3: Vector, _ m4: Vector, _ m5: Vector)
+        -> (Vector, Vector, Vector)
+    {
+        let p = m1 + m2, q = m3 + m4
+        return (m0 * 0.25 - p * (1 / 6) + q * (1 / 24), (m2 - m1) * (1 / 6) + (m3 - m4) * (1 / 12), (q - p) * (1 / 6) + m5)
+    }
+
+    /// weightsGradient (`[K, 3, 3, C]`, written) = ∂L/∂weights of conv(input, weights) for
+    /// `outputGradient` (`[N, H', W', K]`), for an applicable geometry. By the transposition of the
+    /// forward algorithm, y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A gives ∂L/∂g = Gᵀ[Σ_tiles (A ȳ Aᵀ) ⊙ (Bᵀ d B)]G:
+    /// the input tiles are transformed as in the forward pass, the 4×4 output-gradient tiles by A,
+    /// and the 36 sums over tiles are GEMMs `[C × tiles] × [tiles × K]`.
+    static func backwardWeights(input: Tensor, outputGradient: Tensor, geometry g: ConvolutionGeometry,
+                                weightsGradient: UnsafeMutablePointer<Float>) {
+        let (c, k) = (g.inputChannels, g.outputChannels)
+        let (oh, ow) = (g.outputHeight, g.outputWidth)
+        let (tilesY, tilesX) = ((oh + 3) / 4, (ow + 3) / 4)
+        let tiles = g.batch * tilesY * tilesX
+        let perBlock = max(32, min(tiles, (4 << 20) / (36 * (c + k) * 4)))
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * c)
+        let z = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * k)
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * k)
+        defer { v.deallocate(); z.deallocate(); sums.deallocate() }
+        let x = UnsafeRawPointer(input.storage.pointer), dy = UnsafeRawPointer(outputGradient.storage.pointer)
+        for first in stride(from: 0, to: tiles, by: perBlock) {
+            let count = min(perBlock, tiles - first)
+            let vRaw = UnsafeMutableRawPointer(v), zRaw = UnsafeMutableRawPointer(z)
+            transformInputTiles(x, geometry: g, first: first, count: count, into: vRaw)
+            // Output-gradient tiles (4×4, zero beyond the output) → A ȳ Aᵀ, stored Z[ξ][tile][K].
+            parallelForEach(count, grain: 4) { local in
+                let tile = first + local
+                let n = tile / (tilesY * tilesX), ty = tile % (tilesY * tilesX) / tilesX, tx = tile % tilesX
+                withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { t in
+                    for k0 in stride(from: 0, to: k, by: 8) {
+                        for i in 0..<4 {
+                            let y = ty * 4 + i
+                            for j in 0..<4 {
+                                let xx = tx * 4 + j
+                                t[i * 6 + j] = y < oh && xx < ow
+                                    ? dy.loadUnaligned(fromByteOffset: (((n * oh + y) * ow + xx) * k + k0) * 4, as: Vector.self) : .zero
+                            }
+                        }
+                        for i in 0..<4 {   // rows: ȳ Aᵀ (4 → 6 values per row)
+                            let r = i * 6
+                            let e = outputGradientTransform(t[r], t[r + 1], t[r + 2], t[r + 3])
+                            (t[r], t[r + 1], t[r + 2], t[r + 3], t[r + 4], t[r + 5]) = e
+                        }
+                        for j in 0..<6 {   // columns: A (ȳ Aᵀ)
+                            let e = outputGradientTransform(t[j], t[6 + j], t[12 + j], t[18 + j])
+                            let stride = count * k * 4, base = ((j * count + local) * k + k0) * 4
+                            zRaw.storeBytes(of: e.0, toByteOffset: base, as: Vector.self)
+                            zRaw.storeBytes(of: e.1, toByteOffset: base + 6 * stride, as: Vector.self)
+                            zRaw.storeBytes(of: e.2, toByteOffset: base + 12 * stride, as: Vector.self)
+                            zRaw.storeBytes(of: e.3, toByteOffset: base + 18 * stride, as: Vector.self)
+                            zRaw.storeBytes(of: e.4, toByteOffset: base + 24 * stride, as: Vector.self)
+                            zRaw.storeBytes(of: e.5, toByteOffset: base + 30 * stride, as: Vector.self)
+                        }
+                    }
+                }
+            }
+            // S[ξ] (+)= V[ξ]ᵀ × Z[ξ], one single-threaded GEMM per thread at a time.
+            let accumulate = first > 0
+            parallelForEach(36) { xi in
+                BLAS.gemm(v + xi * count * c, z + xi * count * k, sums + xi * c * k, m: c, n: k, k: count,
+                          transposeA: true, accumulate: accumulate)
+            }
+        }
+        // ∂L/∂g = Gᵀ S G per (output, input) channel pair, eight output channels at a time.
+        let plane = c * k
+        let sumsRaw = UnsafeRawPointer(sums)
+        parallelForEach(k / 8) { block in
+            let o0 = block * 8
+            withUnsafeTemporaryAllocation(of: Vector.self, capacity: 54) { buffer in
+                let m = buffer.baseAddress!, half = m + 36   // half: Gᵀ applied along s, 6×3
+                for i in 0..<c {
+                    for xi in 0..<36 { m[xi] = sumsRaw.loadUnaligned(fromByteOffset: (xi * plane + i * k + o0) * 4, as: Vector.self) }
+                    for r in 0..<6 {
+                        let e = filterGradientTransform(m[r * 6], m[r * 6 + 1], m[r * 6 + 2], m[r * 6 + 3], m[r * 6 + 4], m[r * 6 + 5])
+                        (half[r * 3], half[r * 3 + 1], half[r * 3 + 2]) = e
+                    }
+                    for kx in 0..<3 {
+                        let e = filterGradientTransform(half[kx], half[3 + kx], half[6 + kx], half[9 + kx], half[12 + kx], half[15 + kx])
+                        for lane in 0..<8 {
+                            let base = weightsGradient + ((o0 + lane) * 9 + kx) * c + i
+                            base[0] = e.0[lane]; base[3 * c] = e.1[lane]; base[6 * c] = e.2[lane]
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// out = conv(input, weights) + bias for an applicable geometry.
@@ -130,39 +297,7 @@ enum WinogradConvolution {
         for first in stride(from: 0, to: tiles, by: perBlock) {
             let count = min(perBlock, tiles - first)
             let vRaw = UnsafeMutableRawPointer(v), mRaw = UnsafeMutableRawPointer(m)
-            // Input tiles → V[ξ][tile][C].
-            parallelForEach(count, grain: 4) { local in
-                let tile = first + local
-                let n = tile / (tilesY * tilesX), ty = tile % (tilesY * tilesX) / tilesX, tx = tile % tilesX
-                let y0 = ty * 4 - g.padTop, x0 = tx * 4 - g.padLeft
-                withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { d in
-                    for c0 in stride(from: 0, to: c, by: 8) {
-                        for i in 0..<6 {
-                            let y = y0 + i
-                            for j in 0..<6 {
-                                let xx = x0 + j
-                                d[i * 6 + j] = y >= 0 && y < h && xx >= 0 && xx < w
-                                    ? x.loadUnaligned(fromByteOffset: (((n * h + y) * w + xx) * c + c0) * 4, as: Vector.self) : .zero
-                            }
-                        }
-                        for j in 0..<6 {   // columns: Bᵀ d
-                            let t = inputTransform(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j])
-                            (d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]) = t
-                        }
-                        for i in 0..<6 {   // rows: (Bᵀ d) B
-                            let r = i * 6
-                            let t = inputTransform(d[r], d[r + 1], d[r + 2], d[r + 3], d[r + 4], d[r + 5])
-                            let stride = count * c * 4, base = ((r * count + local) * c + c0) * 4
-                            vRaw.storeBytes(of: t.0, toByteOffset: base, as: Vector.self)
-                            vRaw.storeBytes(of: t.1, toByteOffset: base + stride, as: Vector.self)
-                            vRaw.storeBytes(of: t.2, toByteOffset: base + 2 * stride, as: Vector.self)
-                            vRaw.storeBytes(of: t.3, toByteOffset: base + 3 * stride, as: Vector.self)
-                            vRaw.storeBytes(of: t.4, toByteOffset: base + 4 * stride, as: Vector.self)
-                            vRaw.storeBytes(of: t.5, toByteOffset: base + 5 * stride, as: Vector.self)
-                        }
-                    }
-                }
-            }
+            transformInputTiles(x, geometry: g, first: first, count: count, into: vRaw)
             // M[ξ] = V[ξ] × U[ξ].
             // One GEMM per thread at a time: inside an OpenMP region OpenBLAS runs single-threaded.
             parallelForEach(36) { xi in
