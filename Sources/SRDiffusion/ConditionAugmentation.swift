@@ -21,6 +21,6 @@ public enum ConditionAugmentation {
                              order: Tensor.RandomFillOrder = .nchw) -> Tensor {
         if level >= 1 { return condition }
         let noise = Tensor.randomNormal(condition.shape, order: order, using: &generator)
-        return condition * level + noise * (1 - level * level).squareRoot()
+        return condition.noised(level: level, noise: noise)
     }
 }

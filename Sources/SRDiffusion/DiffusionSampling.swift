@@ -67,7 +67,7 @@ public enum DiffusionSampling {
             precondition(condition.shape[3] >= channels, "a condition start needs \(channels) condition channels")
             let level = sampler.noiseLevel(at: 0)
             let signal = condition.shape[3] == channels ? condition : condition.sliced(alongAxis: 3, from: 0, count: channels)
-            x = withoutGradients { signal * level + x * (1 - level * level).squareRoot() }
+            x = withoutGradients { signal.noised(level: level, noise: x) }
         }
         for index in 0..<sampler.stepCount {
             let level = Tensor(shape: [shape[0]], repeating: sampler.noiseLevel(at: index))

@@ -110,7 +110,7 @@ public final class Trainer {
             let levels = (0..<n).map { _ in ConditionAugmentation.level(fraction: maximum * generator.uniformDouble(), schedule: schedule) }
             let noise = Tensor.randomNormal(condition.shape, order: .nchw, using: &generator)
             let a = Tensor(shape: [n, 1, 1, 1], values: levels)
-            condition = condition * a + noise * (1 - a * a).sqrt()
+            condition = condition.noised(level: a, noise: noise)
             augmentation = Tensor(shape: [n], values: levels)
         }
         let input: Tensor, level: Tensor, target: Tensor
@@ -121,7 +121,7 @@ public final class Trainer {
             let levels = (0..<n).map { _ in Float(bounds[t - 1] + (bounds[t] - bounds[t - 1]) * generator.uniformDouble()) }
             let noise = Tensor.randomNormal(batch.highResolution.shape, order: .nchw, using: &generator)
             let c = Tensor(shape: [n, 1, 1, 1], values: levels)
-            let noisy = batch.highResolution * c + noise * (1 - c * c).sqrt()
+            let noisy = batch.highResolution.noised(level: c, noise: noise)
             input = Tensor.concatenate([condition, noisy], alongAxis: 3)
             level = Tensor(shape: [n], values: levels)
             target = configuration.prediction == .x0 ? batch.highResolution : noise

@@ -84,7 +84,7 @@ struct BenchUNet: ParsableCommand {
                     withTrainingMode(true) {
                         let noise = Tensor.randomNormal(highResolution.shape, using: &generator)
                         let c = levels.reshaped(to: [batch, 1, 1, 1])
-                        let noisy = highResolution * c + noise * (1 - c * c).sqrt()
+                        let noisy = highResolution.noised(level: c, noise: noise)
                         let x = Tensor.concatenate([condition, noisy], alongAxis: 3)
                         let (_, gradients) = valueAndGradient(model: network) { model in
                             Tensor.l1Loss(model(x, noiseLevel: levels, using: &generator), noise)

@@ -212,14 +212,9 @@ struct Benchmark: ParsableCommand {
             let cacheFolder = cache ?? output + "/cache"
             if !parameters.isEmpty {
                 try FileManager.default.createDirectory(atPath: output + "/lr", withIntermediateDirectories: true)
-                var log: [String] = []
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                for (item, entry) in zip(suite.items, parameters) {
-                    try item.lowResolution.write(toFile: output + "/lr/\(item.name).png")
-                    log.append(String(decoding: try encoder.encode(Degrade.LogLine(name: entry.name, parameters: entry.parameters)), as: UTF8.self))
-                }
-                try AtomicFile.write(Array((log.joined(separator: "\n") + "\n").utf8), to: output + "/degradation-params.jsonl")
+                for item in suite.items { try item.lowResolution.write(toFile: output + "/lr/\(item.name).png") }
+                try Degrade.writeLog(parameters.map { Degrade.LogLine(name: $0.name, parameters: $0.parameters) },
+                                     to: output + "/degradation-params.jsonl")
             }
             let command = "diffsr " + CommandLine.arguments.dropFirst().joined(separator: " ")
             var bar: ProgressBar? = nil

@@ -44,7 +44,16 @@ struct Degrade: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
+    /// One line of a parameter log: an image's name and the parameters that degraded it.
     struct LogLine: Codable { var name: String; var parameters: DegradationParameters }
+
+    /// Writes a parameter log (JSON lines, sorted keys) atomically: what `--replay` reads back.
+    static func writeLog(_ lines: [LogLine], to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let text = try lines.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        try AtomicFile.write(Array(text.utf8), to: path)
+    }
 
     func validate() throws {
         if scale < 1 { throw ValidationError("--scale must be at least 1") }
@@ -82,7 +91,7 @@ struct Degrade: ParsableCommand {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let files = try imageFiles(in: inputs)
             let degradation = RealESRGANDegradation(configuration: configuration, scale: scale)
-            var log: [String] = []
+            var log: [LogLine] = []
             var bar = ProgressBar(label: "degrade", total: files.count)
             for (index, file) in files.enumerated() {
                 let stem = ImageSet.stem(file)
@@ -97,12 +106,10 @@ struct Degrade: ParsableCommand {
                 let (low, target) = try RealESRGANDegradation.apply(try Image(contentsOfFile: file), with: parameters)
                 try low.write(toFile: "\(output)/\(stem).png")
                 if saveTarget { try target.write(toFile: "\(output)/\(stem)_target.png") }
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                log.append(String(decoding: try encoder.encode(LogLine(name: stem, parameters: parameters)), as: UTF8.self))
+                log.append(LogLine(name: stem, parameters: parameters))
                 bar.advance(stem)
             }
-            if let paramsLog { try AtomicFile.write(Array((log.joined(separator: "\n") + "\n").utf8), to: paramsLog) }
+            if let paramsLog { try Degrade.writeLog(log, to: paramsLog) }
         }
     }
 }

@@ -78,6 +78,20 @@ enum WinogradConvolution {
 
     typealias Vector = SIMD8<Float>
 
+    /// The 4×4 output tiles of a geometry, numbered image by image, row by row.
+    struct TileGrid {
+        let rows: Int, columns: Int, count: Int
+        init(_ g: ConvolutionGeometry) {
+            rows = (g.outputHeight + 3) / 4
+            columns = (g.outputWidth + 3) / 4
+            count = g.batch * rows * columns
+        }
+        /// (image, tile row, tile column) of tile number `tile`.
+        @inline(__always) func position(_ tile: Int) -> (Int, Int, Int) {
+            (tile / (rows * columns), tile % (rows * columns) / columns, tile % columns)
+        }
+    }
+
     /// G (6×3, points 0, 1, −1, 2, −2, ∞) applied to three filter taps.
     @inline(__always)
     static func filterTransform(_ a: Vector, _ b: Vector, _ c: Vector) -> (Vector, Vector, Vector, Vector, Vector, Vector) {
@@ -108,10 +122,10 @@ enum WinogradConvolution {
     static func transformInputTiles(_ x: UnsafeRawPointer, geometry g: ConvolutionGeometry, first: Int, count: Int,
                                     into vRaw: UnsafeMutableRawPointer) {
         let (c, h, w) = (g.inputChannels, g.height, g.width)
-        let (tilesY, tilesX) = ((g.outputHeight + 3) / 4, (g.outputWidth + 3) / 4)
+        let grid = TileGrid(g)
         parallelForEach(count, grain: 4) { local in
             let tile = first + local
-            let n = tile / (tilesY * tilesX), ty = tile % (tilesY * tilesX) / tilesX, tx = tile % tilesX
+            let (n, ty, tx) = grid.position(tile)
             let y0 = ty * 4 - g.padTop, x0 = tx * 4 - g.padLeft
             withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { d in
                 for c0 in stride(from: 0, to: c, by: 8) {
@@ -170,8 +184,7 @@ enum WinogradConvolution {
                                 weightsGradient: UnsafeMutablePointer<Float>) {
         let (c, k) = (g.inputChannels, g.outputChannels)
         let (oh, ow) = (g.outputHeight, g.outputWidth)
-        let (tilesY, tilesX) = ((oh + 3) / 4, (ow + 3) / 4)
-        let tiles = g.batch * tilesY * tilesX
+        let grid = TileGrid(g), tiles = grid.count
         let perBlock = max(32, min(tiles, (4 << 20) / (36 * (c + k) * 4)))
         let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * c)
         let z = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * k)
@@ -185,7 +198,7 @@ enum WinogradConvolution {
             // Output-gradient tiles (4×4, zero beyond the output) → A ȳ Aᵀ, stored Z[ξ][tile][K].
             parallelForEach(count, grain: 4) { local in
                 let tile = first + local
-                let n = tile / (tilesY * tilesX), ty = tile % (tilesY * tilesX) / tilesX, tx = tile % tilesX
+                let (n, ty, tx) = grid.position(tile)
                 withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { t in
                     for k0 in stride(from: 0, to: k, by: 8) {
                         for i in 0..<4 {
@@ -283,8 +296,7 @@ enum WinogradConvolution {
                     output: UnsafeMutablePointer<Float>) {
         let (c, k) = (g.inputChannels, g.outputChannels)
         let (h, w, oh, ow) = (g.height, g.width, g.outputHeight, g.outputWidth)
-        let (tilesY, tilesX) = ((oh + 3) / 4, (ow + 3) / 4)
-        let tiles = g.batch * tilesY * tilesX
+        let grid = TileGrid(g), tiles = grid.count
         // Blocks of tiles keep the transformed data (36 × tiles × (C + K) floats) near 4 MB, in cache
         // between the transforms and the GEMMs (measured: 1.3× faster than 16 MB blocks at 64 channels).
         let perBlock = max(32, min(tiles, (4 << 20) / (36 * (c + k) * 4)))
@@ -306,7 +318,7 @@ enum WinogradConvolution {
             // M[ξ][tile][K] → 4×4 output tiles (+ bias).
             parallelForEach(count, grain: 4) { local in
                 let tile = first + local
-                let n = tile / (tilesY * tilesX), ty = tile % (tilesY * tilesX) / tilesX, tx = tile % tilesX
+                let (n, ty, tx) = grid.position(tile)
                 withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { t in
                     for k0 in stride(from: 0, to: k, by: 8) {
                         for xi in 0..<36 {
