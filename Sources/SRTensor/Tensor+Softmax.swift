@@ -82,6 +82,7 @@ extension Tensor {
             let qp = q.storage.pointer, kp = k.storage.pointer, vp = v.storage.pointer
             parallelChunks(batches * blocksPerBatch, grain: 1) { range in
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * lk)
+                var inverses = [Float](repeating: 0, count: block)
                 defer { scores.deallocate() }
                 for index in range {
                     let b = index / blocksPerBatch, start = (index % blocksPerBatch) * block
@@ -91,10 +92,15 @@ extension Tensor {
                         let row = scores + r * lk
                         let shift = VectorMath.maximum(row, count: lk) * scale
                         for c in 0..<lk { row[c] = VectorMath.exp(row[c] * scale - shift) }
-                        let inverse = 1 / VectorMath.sum(row, count: lk)
-                        for c in 0..<lk { row[c] *= inverse }
+                        inverses[r] = 1 / VectorMath.sum(row, count: lk)
                     }
-                    BLAS.gemm(scores, vp + b * lk * dv, out + (b * lq + start) * dv, m: rows, n: dv, k: lk)
+                    // The normalization is applied to the dv-wide output rows, not the lk-wide scores.
+                    let output = out + (b * lq + start) * dv
+                    BLAS.gemm(scores, vp + b * lk * dv, output, m: rows, n: dv, k: lk)
+                    for r in 0..<rows {
+                        let inverse = inverses[r], row = output + r * dv
+                        for c in 0..<dv { row[c] *= inverse }
+                    }
                 }
             }
         }
