@@ -4,20 +4,22 @@
 # inputs and on inputs degraded with a fixed preset and seed, plus the SR3 sampler study.
 # Long (about an hour and a half on 2 cores from scratch). Outputs are cached in .cache/results, so a rerun after a
 # change redoes only what changed. SAMPLING="--steps N ..." passes sampling options to every
-# diffusion method; METHODS, BLIND_METHODS and STUDY_* override the defaults below.
+# diffusion method; METHODS, BLIND_METHODS and STUDY_* override the defaults below; PARTS picks
+# what to run (default "bicubic degraded preset study").
 # Usage: make results   (or DIFFSR=... NIQE_PARAMS=... Tools/results.sh)
 set -euo pipefail
 diffsr="${DIFFSR:-.build/release/diffsr}"
 niqe="${NIQE_PARAMS:-.cache/niqe/niqe_pris_params.npz}"
 methods="${METHODS:-bicubic,lanczos,regression,sr3}"
 # The blind SR3+ model at several test-time augmentation levels (one column each).
-blind_methods="${BLIND_METHODS:-bicubic,regression,sr3,sr3plus@aug=0,sr3plus@aug=0.1,sr3plus@aug=0.2,sr3plus@aug=0.3}"
+blind_methods="${BLIND_METHODS:-bicubic,regression,sr3,sr3plus@aug=0,sr3plus@aug=0.2,sr3plus@aug=0.3}"
 cache=.cache/results
 out=docs/results
+parts=" ${PARTS:-bicubic degraded preset study} "
 common=(--niqe-params "$niqe" --report-crop 96 --report-images 10 ${SAMPLING:-})
 
 # Bicubic inputs: the SR3 protocol.
-for suite in test-photo test-classic; do
+[[ $parts == *" bicubic "* ]] && for suite in test-photo test-classic; do
   Tools/reference/run_references.sh "data/$suite/LR_bicubic/X4" "$cache/references/$suite"
   "$diffsr" benchmark --suite "$suite" --methods "$methods" "${common[@]}" \
     --external "SPAN=$cache/references/$suite/span" --external "Real-ESRGAN=$cache/references/$suite/realesrgan" \
@@ -25,7 +27,7 @@ for suite in test-photo test-classic; do
 done
 
 # Degraded inputs (blind SR): the realesrgan preset, seed 0; the same LR inputs for the references.
-for suite in test-photo test-classic; do
+[[ $parts == *" degraded "* ]] && for suite in test-photo test-classic; do
   lr="$cache/$suite-realesrgan-lr"
   "$diffsr" degrade "data/$suite/HR" --preset realesrgan --seed 0 --scale 4 --output "$lr" > /dev/null
   Tools/reference/run_references.sh "$lr" "$cache/references/$suite-realesrgan" realesrgan
@@ -37,8 +39,14 @@ for suite in test-photo test-classic; do
   rm -rf "$out/$suite-realesrgan/lr"
 done
 
+# A diagnostic: test-photo degraded by the sr3plus preset, the family the SR3+ model was trained on.
+[[ $parts == *" preset "* ]] && "$diffsr" benchmark --suite test-photo --degradation sr3plus --seed 0 --methods "${PRESET_METHODS:-bicubic,regression,sr3plus}" "${common[@]}" \
+  --cache "$cache/test-photo-sr3plus" --output "$out/test-photo-sr3plus" > /dev/null
+rm -rf "$out/test-photo-sr3plus/lr"
+true
+
 # The sampler study: quality against time for the SR3 model on the first test-photo images.
-"$diffsr" benchmark --suite test-photo --methods bicubic --study-model sr3 --study-samplers "${STUDY_SAMPLERS:-ddim,dpm-solver++}" \
+[[ $parts == *" study "* ]] && "$diffsr" benchmark --suite test-photo --methods bicubic --study-model sr3 --study-samplers "${STUDY_SAMPLERS:-ddim,dpm-solver++}" \
   --study-steps "${STUDY_STEPS:-4,8,16,32}" --study-images "${STUDY_IMAGES:-2}" "${common[@]}" \
   --cache "$cache/study" --output "$out/sampler-study" > /dev/null
 echo "docs/results updated:"; ls "$out"

@@ -19,7 +19,7 @@ struct Upscale: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (one input) or folder.")
     var output: String
 
-    @Option(help: "Model: default (the shipped SR3 model, else the Regression one), a shipped model's name (see Models/), a .safetensors file of this project, or a reference *_gen.pth with --model-config.")
+    @Option(help: "Model: default (the shipped SR3 model, else the Regression one), a shipped model's name (see Models/) or family (sr3, sr3plus, regression: its ×4 model), a .safetensors file of this project, or a reference *_gen.pth with --model-config.")
     var model: String = "default"
 
     @Option(help: "Reference JSON config for a .pth model (model.unet, beta_schedule, datasets resolutions).")

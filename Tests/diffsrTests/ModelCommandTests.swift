@@ -47,6 +47,11 @@ struct ModelCommandTests {
         let named = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", "tiny-x4", "--steps", "2", "-o", "\(dir)/named.png"],
                                           environment: ["DIFFSR_MODELS": "\(dir)/models"])
         #expect(named.status == 0, "\(named.stderr)")
+        // A model family names its ×4 model (--model sr3plus → sr3plus-x4).
+        let family = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", "tiny", "--steps", "2", "-o", "\(dir)/family.png"],
+                                           environment: ["DIFFSR_MODELS": "\(dir)/models"])
+        #expect(family.status == 0, "\(family.stderr)")
+        #expect(try Image(contentsOfFile: "\(dir)/family.png") == Image(contentsOfFile: "\(dir)/named.png"))
         let unknown = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", "nope", "-o", "\(dir)/nope.png"],
                                             environment: ["DIFFSR_MODELS": "\(dir)/models"])
         #expect(unknown.status != 0 && unknown.stderr.contains("available: ") && unknown.stderr.contains("tiny-x4"))

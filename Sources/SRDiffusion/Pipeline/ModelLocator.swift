@@ -21,8 +21,9 @@ public enum ModelLocator {
     /// What `default` names: the shipped SR3 model, else the Regression model.
     public static let defaultModels = ["sr3-x4", "regression-x4"]
 
-    /// The file for `nameOrPath`: an existing path as is, else a shipped model's file; `default` is
-    /// the first shipped model of `defaultModels`.
+    /// The file for `nameOrPath`: an existing path as is, else a shipped model's file, else the ×4
+    /// model of a family (`sr3plus` → `sr3plus-x4`); `default` is the first shipped model of
+    /// `defaultModels`.
     public static func resolve(_ nameOrPath: String) -> String? {
         if nameOrPath == "default" { return defaultModels.lazy.compactMap(resolve).first }
         if FileManager.default.fileExists(atPath: nameOrPath) { return nameOrPath }
@@ -31,7 +32,7 @@ public enum ModelLocator {
             let path = folder + "/" + nameOrPath + ".safetensors"
             if FileManager.default.fileExists(atPath: path) { return path }
         }
-        return nil
+        return nameOrPath.contains("-x") ? nil : resolve(nameOrPath + "-x4")
     }
 
     /// Names of the shipped models found.
