@@ -263,8 +263,7 @@ public final class Trainer {
         ema = ExponentialMovingAverage(shadow: shadow, decay: configuration.optimization.emaDecay)
         optimizer.restore(step: adamStep, firstMoments: m, secondMoments: v)
         step = savedStep
-        if let json = file.metadata[SR3ModelDescription.metadataKey],
-           let saved = try? JSONDecoder().decode(SR3ModelDescription.self, from: Data(json.utf8)) {
+        if let json = file.metadata[SR3ModelDescription.metadataKey], let saved = try? SR3ModelDescription(json: json) {
             augmentationLevel = saved.augmentationLevel
         }
         lastCheckpoint = path

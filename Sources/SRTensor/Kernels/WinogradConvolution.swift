@@ -86,6 +86,12 @@ enum WinogradConvolution {
             columns = (g.outputWidth + 3) / 4
             count = g.batch * rows * columns
         }
+        /// Tiles per block, so that a block's transformed data (36 × tiles × (C + K) floats) stays
+        /// near 4 MB, in cache between the transforms and the GEMMs (measured: 1.3× faster than
+        /// 16 MB blocks at 64 channels).
+        func tilesPerBlock(inputChannels c: Int, outputChannels k: Int) -> Int {
+            max(32, min(count, (4 << 20) / (36 * (c + k) * 4)))
+        }
         /// (image, tile row, tile column) of tile number `tile`.
         @inline(__always) func position(_ tile: Int) -> (Int, Int, Int) {
             (tile / (rows * columns), tile % (rows * columns) / columns, tile % columns)
@@ -185,7 +191,7 @@ enum WinogradConvolution {
         let (c, k) = (g.inputChannels, g.outputChannels)
         let (oh, ow) = (g.outputHeight, g.outputWidth)
         let grid = TileGrid(g), tiles = grid.count
-        let perBlock = max(32, min(tiles, (4 << 20) / (36 * (c + k) * 4)))
+        let perBlock = grid.tilesPerBlock(inputChannels: c, outputChannels: k)
         let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * c)
         let z = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * k)
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * k)
@@ -297,9 +303,7 @@ enum WinogradConvolution {
         let (c, k) = (g.inputChannels, g.outputChannels)
         let (h, w, oh, ow) = (g.height, g.width, g.outputHeight, g.outputWidth)
         let grid = TileGrid(g), tiles = grid.count
-        // Blocks of tiles keep the transformed data (36 × tiles × (C + K) floats) near 4 MB, in cache
-        // between the transforms and the GEMMs (measured: 1.3× faster than 16 MB blocks at 64 channels).
-        let perBlock = max(32, min(tiles, (4 << 20) / (36 * (c + k) * 4)))
+        let perBlock = grid.tilesPerBlock(inputChannels: c, outputChannels: k)
         let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * c)
         let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * k)
         defer { v.deallocate(); m.deallocate() }
