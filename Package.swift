@@ -1,5 +1,23 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// Vector code generation. The engine's Swift kernels are written in SIMD8<Float> for AVX2 (eight
+/// lanes, one ymm register); without a CPU setting the compiler targets baseline x86-64 (SSE2,
+/// four lanes, no FMA). Where the building machine has AVX2, FMA, BMI2, F16C and MOVBE (Intel
+/// Haswell and later, every AMD Zen), the Swift targets are compiled for `haswell`.
+/// `DIFFSR_TARGET_CPU=<cpu>` overrides the choice (`x86-64` for a portable build; empty: none).
+let targetCPU: String? = {
+    if let cpu = ProcessInfo.processInfo.environment["DIFFSR_TARGET_CPU"] { return cpu.isEmpty ? nil : cpu }
+    #if arch(x86_64) && os(Linux)
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+    let flags = Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
+    return flags.isSuperset(of: ["avx2", "fma", "bmi2", "f16c", "movbe"]) ? "haswell" : nil
+    #else
+    return nil
+    #endif
+}()
 
 let package = Package(
     name: "DiffusionSR",
@@ -60,3 +78,7 @@ let package = Package(
         .testTarget(name: "diffsrTests", dependencies: ["diffsr", "_TestSupport"]),
     ]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + (targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? [])
+}

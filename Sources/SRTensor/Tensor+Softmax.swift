@@ -14,8 +14,7 @@ extension Tensor {
                 for r in range {
                     let i = src + r * c, o = out + r * c
                     let shift = VectorMath.maximum(i, count: c) * scale
-                    for k in 0..<c { o[k] = VectorMath.exp(i[k] * scale - shift) }
-                    let inv = 1 / VectorMath.sum(o, count: c)
+                    let inv = 1 / VectorMath.exponentials(i, into: o, count: c, scale: scale, shift: shift)
                     for k in 0..<c { o[k] *= inv }
                 }
             }
@@ -91,8 +90,7 @@ extension Tensor {
                     for r in 0..<rows {
                         let row = scores + r * lk
                         let shift = VectorMath.maximum(row, count: lk) * scale
-                        for c in 0..<lk { row[c] = VectorMath.exp(row[c] * scale - shift) }
-                        inverses[r] = 1 / VectorMath.sum(row, count: lk)
+                        inverses[r] = 1 / VectorMath.exponentials(row, into: row, count: lk, scale: scale, shift: shift)
                     }
                     // The normalization is applied to the dv-wide output rows, not the lk-wide scores.
                     let output = out + (b * lq + start) * dv

@@ -15,7 +15,7 @@ import SRTensor
 /// SR3 step (reference `p_losses`): t ~ U{1…T} per batch; √γ ~ U(√ᾱ_{t−1}, √ᾱ_t) per image;
 /// x̃ = √γ·HR + √(1−√γ²)·ε; loss = mean |ε − f([condition, x̃], √γ)|. Regression: the U-Net gets
 /// [condition, condition] at noise level 1 and predicts HR, loss mean |HR − f|.
-/// Around it: AdamW with linear warm-up, global-norm clipping, EMA weights, validation (PSNR-Y and
+/// Around it: AdamW with linear warm-up (then constant or cosine-decayed), global-norm clipping, EMA weights, validation (PSNR-Y and
 /// consistency of EMA samples on fixed crops, images saved), atomic checkpoints (weights, EMA,
 /// optimizer moments, step) with exact resume (batches and noise are functions of the seed and the
 /// step), a JSONL log, and a stop with a clear message on a NaN/∞ loss.
@@ -145,7 +145,7 @@ public final class Trainer {
         let log = try JSONLines(path: c.output + "/log.jsonl")
         let prefetcher = BatchPrefetcher(sampler: sampler, batchSize: c.data.batchSize, seed: c.seed, startingAt: step)
         defer { prefetcher.stop() }
-        let schedule = LearningRateSchedule.warmup(warmupSteps: c.optimization.warmupSteps)
+        let schedule = c.optimization.schedule(totalSteps: c.steps)
         var window: [Float] = []
         var windowStart = Date()
         while step < c.steps {
@@ -279,7 +279,7 @@ public final class Trainer {
 final class JSONLines {
     let handle: FileHandle
     init(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError.data("\(path): cannot write the log") }
         handle.seekToEndOfFile()
         self.handle = handle

@@ -3,6 +3,7 @@ import SRDegradation
 import SRDiffusion
 import SRImage
 import SRModels
+import SRNN
 
 /// A training run, read from JSON (snake_case keys). See `Configs/` for examples.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
@@ -68,10 +69,29 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         /// Global gradient-norm clip (0: none).
         public var gradientClip: Float
         public var emaDecay: Float
+        /// After the warm-up: `constant` (the default) or `cosine` decay to
+        /// `learningRateMinimumFactor` × `learningRate` at the run's last step.
+        public var learningRateSchedule: ScheduleKind?
+        /// The cosine schedule's final fraction of the base rate (default 0.05).
+        public var learningRateMinimumFactor: Float?
+
+        public enum ScheduleKind: String, Codable, Sendable {
+            case constant, cosine
+        }
 
         enum CodingKeys: String, CodingKey {
             case learningRate = "learning_rate", weightDecay = "weight_decay", warmupSteps = "warmup_steps"
             case gradientClip = "gradient_clip", emaDecay = "ema_decay"
+            case learningRateSchedule = "lr_schedule", learningRateMinimumFactor = "lr_minimum_factor"
+        }
+
+        /// The learning rate over a run of `totalSteps` steps. The cosine is a function of the step
+        /// alone, so a resumed run (or one whose `steps` was raised) continues on the same curve.
+        public func schedule(totalSteps: Int) -> LearningRateSchedule {
+            switch learningRateSchedule ?? .constant {
+            case .constant: return .warmup(warmupSteps: warmupSteps)
+            case .cosine: return .cosine(warmupSteps: warmupSteps, totalSteps: totalSteps, minimumFactor: learningRateMinimumFactor ?? 0.05)
+            }
         }
     }
 
@@ -131,6 +151,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         }
         guard optimization.learningRate > 0, (0..<1).contains(optimization.emaDecay) else {
             throw fail("learning_rate must be positive and ema_decay in [0, 1)")
+        }
+        if let minimum = optimization.learningRateMinimumFactor, !(0...1).contains(minimum) {
+            throw fail("lr_minimum_factor \(minimum) must be in [0, 1]")
         }
     }
 }

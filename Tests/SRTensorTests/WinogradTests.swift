@@ -45,7 +45,10 @@ struct WinogradTests {
         let (directValue, directGradients) = withConvolutionAlgorithm(.direct) { valueAndGradient(at: [x, weights, bias], of: loss) }
         #expect(abs(value.scalar - directValue.scalar) <= 1e-4 * (1 + abs(directValue.scalar)))
         #expect(relativeError(gradients[0], directGradients[0]) < 3e-5, "input gradient: \(relativeError(gradients[0], directGradients[0]))")
-        #expect(relativeError(gradients[1], directGradients[1]) < 3e-5, "weights gradient: \(relativeError(gradients[1], directGradients[1]))")
+        // The weights gradient sums every tile in the transformed domain, where F(4×4, 3×3)'s
+        // transforms amplify rounding: 3.7e-5 at the 17×19 valid case with oneDNN's sgemm (under
+        // 3e-5 with OpenBLAS's summation order); a wrong transform gives errors of order 1.
+        #expect(relativeError(gradients[1], directGradients[1]) < 1e-4, "weights gradient: \(relativeError(gradients[1], directGradients[1]))")
         #expect(relativeError(gradients[2], directGradients[2]) < 1e-5, "bias gradient: \(relativeError(gradients[2], directGradients[2]))")
     }
 }

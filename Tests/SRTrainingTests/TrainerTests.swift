@@ -218,6 +218,33 @@ struct TrainerTests {
         #expect(throws: TrainingError.self) { try bad.validate() }
     }
 
+    @Test("A cosine learning-rate schedule decays to its floor at the last step; bad schedules are refused")
+    func cosineSchedule() throws {
+        let dir = try makeTemporaryDirectory("diffsr-cosine")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let json = try String(contentsOfFile: Self.setUp(steps: 4, output: dir + "/run").output + ".json", encoding: .utf8)
+        let cosine = json.replacingOccurrences(of: "\"ema_decay\": 0.9", with: "\"ema_decay\": 0.9, \"lr_schedule\": \"cosine\", \"lr_minimum_factor\": 0.1")
+        try cosine.write(toFile: dir + "/cosine.json", atomically: true, encoding: .utf8)
+        let configuration = try TrainingConfiguration(contentsOfFile: dir + "/cosine.json")
+        try Trainer(configuration: configuration).train()
+        let rates = try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["learning_rate"] as? Double
+        }
+        // Warm-up over 2 steps, then 1e-3 · (0.1 + 0.9 · ½(1 + cos(π · (step − 2) / 2))).
+        let expected = [0.5e-3, 1e-3, 0.55e-3, 0.1e-3]
+        #expect(rates.count == 4)
+        for (rate, want) in zip(rates, expected) { #expect(abs(rate - want) < 1e-8) }
+        // Without lr_schedule the rate stays at the base after the warm-up.
+        let constant = try TrainingConfiguration(contentsOfFile: dir + "/run.json").optimization.schedule(totalSteps: 4)
+        #expect(constant.rate(at: 4, base: 1) == 1)
+        let unknown = json.replacingOccurrences(of: "\"ema_decay\": 0.9", with: "\"ema_decay\": 0.9, \"lr_schedule\": \"linear\"")
+        try unknown.write(toFile: dir + "/unknown.json", atomically: true, encoding: .utf8)
+        #expect(throws: TrainingError.self) { try TrainingConfiguration(contentsOfFile: dir + "/unknown.json") }
+        var floor = configuration
+        floor.optimization.learningRateMinimumFactor = 2
+        #expect(throws: TrainingError.self) { try floor.validate() }
+    }
+
     @Test("Invalid configurations are refused with a reason")
     func invalidConfiguration() throws {
         let dir = try makeTemporaryDirectory("diffsr-config")

@@ -123,7 +123,11 @@ for c in cases {
     case "gemm":
         let (m, n, k) = (int("m"), int("n"), int("k"))
         let a = random([m, k]), b = random([k, n])
-        emit(name, seconds: measure { _ = Tensor.matmul(a, b) }, flops: 2.0 * Double(m * n * k), backend: "openblas")
+        emit(name, seconds: measure { _ = Tensor.matmul(a, b) }, flops: 2.0 * Double(m * n * k), backend: "onednn")
+        // OpenBLAS beside it, for the record (the engine's products default to oneDNN's sgemm).
+        MatrixMultiplicationBackend.current = .openblas
+        emit(name + " openblas", seconds: measure { _ = Tensor.matmul(a, b) }, flops: 2.0 * Double(m * n * k), backend: "openblas")
+        MatrixMultiplicationBackend.current = .onednn
     case "groupnorm":
         let (n, h, w, ch, groups) = (int("n"), int("h"), int("w"), int("c"), int("groups"))
         let x = random([n, h, w, ch]), gamma = random([ch]), beta = random([ch])
@@ -140,7 +144,7 @@ for c in cases {
     case "attention":
         let (n, tokens, ch) = (int("n"), int("tokens"), int("c"))
         let x = random([n, tokens, ch])
-        emit(name, seconds: measure { _ = Tensor.attention(query: x, key: x, value: x) }, flops: 4.0 * Double(n * tokens * tokens * ch), backend: "openblas+swift")
+        emit(name, seconds: measure { _ = Tensor.attention(query: x, key: x, value: x) }, flops: 4.0 * Double(n * tokens * tokens * ch), backend: "onednn+swift")
     case "resblock":
         let (n, h, w, ch) = (int("n"), int("h"), int("w"), int("c"))
         let block = ResidualBlock(channels: ch, embedding: 128, generator: &generator)

@@ -37,7 +37,8 @@ extension VectorMath {
         var lanes = SIMD8<Float>(repeating: -.infinity)
         var i = 0
         while i + 8 <= count {
-            lanes = pointwiseMax(lanes, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            lanes.replace(with: v, where: v .> lanes)   // one compare and blend (pointwiseMax goes lane by lane)
             i += 8
         }
         var m = lanes.max()
@@ -70,6 +71,50 @@ extension VectorMath {
         }
         var s = lanes.sum()
         while i < count { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+}
+
+extension VectorMath {
+    /// `exp` on eight lanes: the same operations as the scalar version (so the same results, bit
+    /// for bit), written on SIMD8 so that a loop can also carry a vector sum.
+    @inline(__always)
+    static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
+        var x = input.replacing(with: -87.3, where: input .< -87.3)
+        x.replace(with: 88.7, where: x .> 88.7)
+        let t = x * 1.44269504088896341 + 12582912.0
+        let n = t - 12582912.0
+        var r = x - n * 0.693359375
+        r = r + n * 2.12194440e-4
+        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        p = p * (r * r) + (r + 1)
+        let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let half = ni &>> 1
+        let scale1 = unsafeBitCast((half &+ 127) &<< 23, to: SIMD8<Float>.self)
+        let scale2 = unsafeBitCast((ni &- half &+ 127) &<< 23, to: SIMD8<Float>.self)
+        return p * scale1 * scale2
+    }
+
+    /// output[i] = exp(scale·input[i] − shift) for `count` floats (`output` may be `input`), and
+    /// their sum, in one pass: softmax's numerator and denominator.
+    @inline(__always)
+    static func exponentials(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int,
+                             scale: Float, shift: Float) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let e = exp(UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self) * scale - shift)
+            UnsafeMutableRawPointer(output + i).storeBytes(of: e, as: SIMD8<Float>.self)
+            lanes += e
+            i += 8
+        }
+        var s = lanes.sum()
+        while i < count { output[i] = exp(input[i] * scale - shift); s += output[i]; i += 1 }
         return s
     }
 }

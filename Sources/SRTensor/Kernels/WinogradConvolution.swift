@@ -301,7 +301,7 @@ enum WinogradConvolution {
     static func run(input: Tensor, filters u: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvolutionGeometry,
                     output: UnsafeMutablePointer<Float>) {
         let (c, k) = (g.inputChannels, g.outputChannels)
-        let (h, w, oh, ow) = (g.height, g.width, g.outputHeight, g.outputWidth)
+        let (oh, ow) = (g.outputHeight, g.outputWidth)
         let grid = TileGrid(g), tiles = grid.count
         let perBlock = grid.tilesPerBlock(inputChannels: c, outputChannels: k)
         let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * c)
