@@ -32,6 +32,9 @@ public final class Trainer {
     public private(set) var augmentationLevel: Double?
     /// SR3+: the levels validation tries (fractions of the schedule; SR3+ found 0.1–0.3 best).
     static let validationAugmentationLevels: [Double] = [0, 0.1, 0.2, 0.3]
+    /// The best validation PSNR-Y so far; its EMA weights are in `best.safetensors` of the output
+    /// folder (kept across resume).
+    public private(set) var bestValidationPSNR: Double?
     let validation: [Image]
     private var lastCheckpoint: String?
     /// Test seam: replaces the loss of a step before it is checked (to exercise divergence handling).
@@ -171,7 +174,7 @@ public final class Trainer {
                 window.removeAll()
                 windowStart = Date()
             }
-            if step % c.validateEvery == 0 || step == c.steps { try log.write(try validate()) }
+            if step % c.validateEvery == 0 || step == c.steps { try log.write(try validateKeepingBest()) }
             if step % c.checkpointEvery == 0 || step == c.steps { try saveCheckpoint() }
             if shouldStop() {
                 try saveCheckpoint()
@@ -182,6 +185,20 @@ public final class Trainer {
     }
 
     // MARK: - Validation
+
+    /// `validate()`, and when its PSNR-Y beats every earlier validation of the run, the EMA
+    /// weights are exported to `best.safetensors` (the log entry gets `"best": true`). Diffusion
+    /// models fine-tuned from a Regression model can peak early in PSNR, so the last step is not
+    /// always the one to ship.
+    func validateKeepingBest() throws -> [String: Any] {
+        var entry = try validate()
+        if let psnr = entry["psnr_y"] as? Double, psnr.isFinite, psnr > (bestValidationPSNR ?? -.infinity) {
+            try exportModel(to: configuration.output + "/best.safetensors")
+            bestValidationPSNR = psnr
+            entry["best"] = true
+        }
+        return entry
+    }
 
     /// PSNR-Y (crop border = scale) and consistency of EMA-weight outputs on the validation crops;
     /// the outputs are saved under `samples/`. SR3+ models are sampled at each of
@@ -227,7 +244,8 @@ public final class Trainer {
 
     // MARK: - Checkpoints
 
-    /// Writes `checkpoint.safetensors` (weights, EMA, Adam moments, step) atomically.
+    /// Writes `checkpoint.safetensors` (weights, EMA, Adam moments, step, best validation PSNR-Y)
+    /// atomically.
     public func saveCheckpoint() throws {
         var tensors: [String: Tensor] = [:]
         for (path, parameter) in network.namedParameters() {
@@ -238,8 +256,9 @@ public final class Trainer {
                 tensors["adam.v." + path] = v
             }
         }
-        let metadata = ["diffsr.step": String(step), "diffsr.adam_step": String(optimizer.step),
+        var metadata = ["diffsr.step": String(step), "diffsr.adam_step": String(optimizer.step),
                         SR3ModelDescription.metadataKey: try description.encodedJSON()]
+        if let bestValidationPSNR { metadata["diffsr.best_psnr_y"] = String(bestValidationPSNR) }
         let path = configuration.output + "/checkpoint.safetensors"
         try SafeTensorsFile.write(tensors, metadata: metadata, to: path)
         lastCheckpoint = path
@@ -266,6 +285,7 @@ public final class Trainer {
         if let json = file.metadata[SR3ModelDescription.metadataKey], let saved = try? SR3ModelDescription(json: json) {
             augmentationLevel = saved.augmentationLevel
         }
+        bestValidationPSNR = file.metadata["diffsr.best_psnr_y"].flatMap(Double.init)
         lastCheckpoint = path
     }
 

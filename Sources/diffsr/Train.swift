@@ -9,7 +9,8 @@ struct Train: ParsableCommand {
         discussion: """
             The configuration (JSON, see Configs/) names the data folders, the U-Net, the noise schedule,
             the optimizer and the output folder, which receives log.jsonl, checkpoint.safetensors,
-            samples/ and, at the end, model.safetensors (EMA weights) for `diffsr upscale --model`.
+            samples/, best.safetensors (the EMA weights of the best validation PSNR-Y so far) and, at
+            the end, model.safetensors (the last EMA weights) for `diffsr upscale --model`.
             Ctrl-C writes a checkpoint and stops; --resume continues exactly where it stopped.
             """)
 

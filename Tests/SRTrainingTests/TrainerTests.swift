@@ -62,6 +62,23 @@ struct TrainerTests {
         var generator = TorchGenerator(seed: 1)
         let out = try SR3Upscaler(model: model, sampler: .ddim, steps: 2).upscale(Image(width: 8, height: 8, channels: 3, repeating: 0.5), generator: &generator)
         #expect(out.width == 16 && out.height == 16)
+        // The best validation so far is exported and remembered in the checkpoint.
+        let validations = try log.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            .filter { $0["event"] as? String == "validation" }
+        let scores = validations.compactMap { $0["psnr_y"] as? Double }
+        #expect(scores.count == 2 && validations[0]["best"] as? Bool == true)
+        #expect((validations[1]["best"] as? Bool == true) == (scores[1] > scores[0]))
+        let top = try #require(scores.max())   // the log's JSON may round the last digit
+        #expect(abs(try #require(trainer.bestValidationPSNR) - top) < 1e-9)
+        let checkpoint = try SafeTensorsFile(contentsOfFile: dir + "/run/checkpoint.safetensors")
+        #expect(checkpoint.metadata["diffsr.best_psnr_y"].flatMap(Double.init) == trainer.bestValidationPSNR)
+        let best = try SR3ModelFile(contentsOfFile: dir + "/run/best.safetensors")
+        #expect(best.description == model.description)
+        if scores[1] > scores[0] {   // the last validation was the best: the same weights as model.safetensors
+            let parameters = { (m: SR3ModelFile) in Dictionary(uniqueKeysWithValues: m.network.namedParameters().map { ($0.path, $0.parameter.value.scalars) }) }
+            #expect(parameters(best) == parameters(model))
+        }
+        #expect(try Trainer(configuration: configuration, resumeFrom: dir + "/run/checkpoint.safetensors").bestValidationPSNR == trainer.bestValidationPSNR)
     }
 
     @Test("Resuming from a checkpoint continues exactly")
