@@ -15,10 +15,11 @@ import SRTensor
 /// SR3 step (reference `p_losses`): t ~ U{1…T} per batch; √γ ~ U(√ᾱ_{t−1}, √ᾱ_t) per image;
 /// x̃ = √γ·HR + √(1−√γ²)·ε; loss = mean |ε − f([condition, x̃], √γ)|. Regression: the U-Net gets
 /// [condition, condition] at noise level 1 and predicts HR, loss mean |HR − f|.
-/// Around it: AdamW with linear warm-up (then constant or cosine-decayed), global-norm clipping, EMA weights, validation (PSNR-Y and
-/// consistency of EMA samples on fixed crops, images saved), atomic checkpoints (weights, EMA,
-/// optimizer moments, step) with exact resume (batches and noise are functions of the seed and the
-/// step), a JSONL log, and a stop with a clear message on a NaN/∞ loss.
+/// Around it: AdamW with linear warm-up (then a constant or cosine-decayed rate), global-norm
+/// clipping, EMA weights, validation (PSNR-Y and consistency of EMA samples on fixed crops, images
+/// saved, the best one's weights exported), atomic checkpoints (weights, EMA, optimizer moments,
+/// step) with exact resume (batches and noise are functions of the seed and the step), a JSONL log,
+/// and a stop with a clear message on a NaN/∞ loss.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let network: SR3UNet
