@@ -37,6 +37,10 @@ done
   # The benchmark made its own LR inputs from the same preset and seed: they must be the references' inputs.
   for f in "$out/$suite-realesrgan"/lr/*.png; do cmp -s "$f" "$lr/$(basename "$f")" || { echo "LR mismatch: $f" >&2; exit 1; }; done
   rm -rf "$out/$suite-realesrgan/lr"
+  # The same inputs at one DDIM step (the models' own x₀ estimate; sr3plus-x4's best setting today).
+  "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --steps 1 --methods "${ONE_STEP_METHODS:-bicubic,sr3,sr3plus@aug=0.2,sr3plus@aug=0.3}" \
+    "${common[@]}" --cache "$cache/$suite-realesrgan-1step" --output "$out/$suite-realesrgan-1step" > /dev/null
+  rm -rf "$out/$suite-realesrgan-1step/lr"
 done
 
 # A diagnostic: test-photo degraded by the sr3plus preset, the family the SR3+ model was trained on.
