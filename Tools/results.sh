@@ -41,6 +41,10 @@ done
   "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --steps 1 --methods "${ONE_STEP_METHODS:-bicubic,sr3,sr3plus@aug=0.2,sr3plus@aug=0.3}" \
     "${common[@]}" --cache "$cache/$suite-realesrgan-1step" --output "$out/$suite-realesrgan-1step" > /dev/null
   rm -rf "$out/$suite-realesrgan-1step/lr"
+  # ... and with wavelet color correction against the upsampled input.
+  "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --steps 1 --color-fix wavelet --methods "${ONE_STEP_METHODS:-bicubic,sr3,sr3plus@aug=0.2,sr3plus@aug=0.3}" \
+    "${common[@]}" --cache "$cache/$suite-realesrgan-1step-wavelet" --output "$out/$suite-realesrgan-1step-wavelet" > /dev/null
+  rm -rf "$out/$suite-realesrgan-1step-wavelet/lr"
 done
 
 # A diagnostic: test-photo degraded by the sr3plus preset, the family the SR3+ model was trained on.
