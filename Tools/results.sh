@@ -4,7 +4,7 @@
 # inputs and on inputs degraded with a fixed preset and seed, plus the SR3 sampler study.
 # Long (about an hour and a half on 2 cores from scratch). Outputs are cached in .cache/results, so a rerun after a
 # change redoes only what changed. SAMPLING="--steps N ..." passes sampling options to every
-# diffusion method; METHODS, BLIND_METHODS and STUDY_* override the defaults below; PARTS picks
+# diffusion method; METHODS, BLIND_METHODS, ONE_STEP_METHODS and STUDY_* override the defaults below; PARTS picks
 # what to run (default "bicubic degraded preset study").
 # Usage: make results   (or DIFFSR=... NIQE_PARAMS=... Tools/results.sh)
 set -euo pipefail
@@ -13,6 +13,8 @@ niqe="${NIQE_PARAMS:-.cache/niqe/niqe_pris_params.npz}"
 methods="${METHODS:-bicubic,lanczos,regression,sr3}"
 # The blind SR3+ model at several test-time augmentation levels (one column each).
 blind_methods="${BLIND_METHODS:-bicubic,regression,sr3,sr3plus@aug=0,sr3plus@aug=0.2,sr3plus@aug=0.3}"
+# The diffusion models at one step on the degraded inputs (bicubic is never color-corrected).
+one_step_methods="${ONE_STEP_METHODS:-bicubic,sr3,sr3plus@aug=0.2,sr3plus@aug=0.3}"
 cache=.cache/results
 out=docs/results
 parts=" ${PARTS:-bicubic degraded preset study} "
@@ -37,14 +39,14 @@ done
   # The benchmark made its own LR inputs from the same preset and seed: they must be the references' inputs.
   for f in "$out/$suite-realesrgan"/lr/*.png; do cmp -s "$f" "$lr/$(basename "$f")" || { echo "LR mismatch: $f" >&2; exit 1; }; done
   rm -rf "$out/$suite-realesrgan/lr"
-  # The same inputs at one DDIM step (the models' own x₀ estimate; sr3plus-x4's best setting today).
-  "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --steps 1 --methods "${ONE_STEP_METHODS:-bicubic,sr3,sr3plus@aug=0.2,sr3plus@aug=0.3}" \
-    "${common[@]}" --cache "$cache/$suite-realesrgan-1step" --output "$out/$suite-realesrgan-1step" > /dev/null
-  rm -rf "$out/$suite-realesrgan-1step/lr"
-  # ... and with wavelet color correction against the upsampled input.
-  "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --steps 1 --color-fix wavelet --methods "${ONE_STEP_METHODS:-bicubic,sr3,sr3plus@aug=0.2,sr3plus@aug=0.3}" \
-    "${common[@]}" --cache "$cache/$suite-realesrgan-1step-wavelet" --output "$out/$suite-realesrgan-1step-wavelet" > /dev/null
-  rm -rf "$out/$suite-realesrgan-1step-wavelet/lr"
+  # The same inputs at one DDIM step (the models' own x₀ estimate; sr3plus-x4's best setting
+  # today), without and with wavelet color correction against the upsampled input.
+  for fix in none wavelet; do
+    name="$suite-realesrgan-1step"; [[ $fix == none ]] || name+="-$fix"
+    "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --steps 1 --color-fix "$fix" --methods "$one_step_methods" \
+      "${common[@]}" --cache "$cache/$name" --output "$out/$name" > /dev/null
+    rm -rf "$out/$name/lr"
+  done
 done
 
 # A diagnostic: test-photo degraded by the sr3plus preset, the family the SR3+ model was trained on.
