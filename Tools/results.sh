@@ -39,8 +39,8 @@ done
   # The benchmark made its own LR inputs from the same preset and seed: they must be the references' inputs.
   for f in "$out/$suite-realesrgan"/lr/*.png; do cmp -s "$f" "$lr/$(basename "$f")" || { echo "LR mismatch: $f" >&2; exit 1; }; done
   rm -rf "$out/$suite-realesrgan/lr"
-  # The same inputs at one DDIM step (the models' own x₀ estimate; sr3plus-x4's best setting
-  # today), without and with wavelet color correction against the upsampled input.
+  # The same inputs at one DDIM step (the models' own x₀ estimate; sr3plus-x4 records this as its
+  # default), without and with wavelet color correction against the upsampled input.
   for fix in none wavelet; do
     name="$suite-realesrgan-1step"; [[ $fix == none ]] || name+="-$fix"
     "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --steps 1 --color-fix "$fix" --methods "$one_step_methods" \

@@ -5,8 +5,10 @@ import SRImage
 /// How a diffusion model is sampled in a benchmark (the `diffsr upscale` options that change
 /// its output).
 public struct SamplingSettings: Codable, Hashable, Sendable {
-    public var sampler: SR3Upscaler.SamplerKind
-    public var steps: Int
+    /// nil: the model's recorded default (`SR3ModelDescription.sampling`), else DDIM.
+    public var sampler: SR3Upscaler.SamplerKind?
+    /// nil: the model's recorded default, else 10.
+    public var steps: Int?
     public var eta: Double
     /// Image i, sample k uses seed + 1000·k + i.
     public var seed: UInt64
@@ -14,15 +16,16 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
     public var samples: Int
     public var tile: Int?
     public var tileOverlap: Int
-    public var colorCorrection: ColorCorrection
+    /// nil: the model's recorded default, else none.
+    public var colorCorrection: ColorCorrection?
     /// SR3+ test-time augmentation level (nil: the model's default; ignored by models without
     /// condition augmentation).
     public var augmentationLevel: Double?
     /// Where sampling starts (nil: the upscaler's default for the model's schedule).
     public var start: DiffusionSampling.Start?
 
-    public init(sampler: SR3Upscaler.SamplerKind = .ddim, steps: Int = 10, eta: Double = 0, seed: UInt64 = 0,
-                samples: Int = 1, tile: Int? = nil, tileOverlap: Int = 32, colorCorrection: ColorCorrection = .none,
+    public init(sampler: SR3Upscaler.SamplerKind? = nil, steps: Int? = nil, eta: Double = 0, seed: UInt64 = 0,
+                samples: Int = 1, tile: Int? = nil, tileOverlap: Int = 32, colorCorrection: ColorCorrection? = nil,
                 augmentationLevel: Double? = nil, start: DiffusionSampling.Start? = nil) {
         self.sampler = sampler
         self.steps = steps
@@ -39,13 +42,28 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
     /// The seed of sample `sample` of image `index`.
     public func seed(image index: Int, sample: Int) -> UInt64 { seed &+ 1000 &* UInt64(sample) &+ UInt64(index) }
 
-    /// A short human-readable description ("dpm-solver++, 50 steps").
+    /// These settings with each unset field taken from `model`'s recorded defaults (else the
+    /// tool's): what an upscaler built from them runs. An unset augmentation level becomes the
+    /// model's recorded one for models with condition augmentation and stays nil for the others.
+    public func resolved(for model: SR3ModelDescription) -> SamplingSettings {
+        let defaults = SamplingDefaults(sampler: sampler, steps: steps, colorCorrection: colorCorrection).filled(from: model.effectiveSampling)
+        var result = self
+        (result.sampler, result.steps, result.colorCorrection) = (defaults.sampler, defaults.steps, defaults.colorCorrection)
+        if augmentationLevel == nil, model.unet.conditionAugmentation { result.augmentationLevel = model.augmentationLevel ?? 0 }
+        return result
+    }
+
+    /// A short human-readable description ("dpm-solver++ 50 steps"); unset fields read "model's".
     public var summary: String {
-        var parts = ["\(sampler.rawValue) \(steps) steps"]
+        var parts = ["\(sampler?.rawValue ?? "model's sampler") \(steps.map { "\($0) step\($0 == 1 ? "" : "s")" } ?? "model's steps")"]
         if sampler == .ddim && eta != 0 { parts.append("η \(eta)") }
         if samples > 1 { parts.append("\(samples) samples") }
         if let tile { parts.append("tile \(tile)/\(tileOverlap)") }
-        if colorCorrection != .none { parts.append("color fix \(colorCorrection.rawValue)") }
+        switch colorCorrection {
+        case nil: parts.append("model's color fix")
+        case ColorCorrection.none?: break
+        case let fix?: parts.append("color fix \(fix.rawValue)")
+        }
         if let augmentationLevel { parts.append("aug level \(augmentationLevel)") }
         if let start { parts.append("start from \(start.rawValue)") }
         return parts.joined(separator: ", ")
@@ -107,17 +125,22 @@ public struct BenchmarkMethod: Hashable, Sendable {
 }
 
 extension SR3Upscaler {
-    /// An upscaler for `model` sampled as `settings` say (seed and sample count are the caller's),
-    /// after checking the settings against the model: steps within its schedule, a tile size the
+    /// An upscaler for `model` sampled as `settings` say, unset fields from the model's recorded
+    /// defaults (seed and sample count are the caller's), after checking the settings against the
+    /// model: steps within its schedule, a tile size the
     /// U-Net can take. `diffsr upscale` and the benchmark both build their upscalers here.
     public init(model: SR3ModelFile, settings: SamplingSettings) throws {
-        let total = NoiseSchedule(model.description.betaSchedule).stepCount
-        guard settings.steps <= total else { throw BenchmarkError("the step count \(settings.steps) exceeds the model's \(total) training steps") }
+        let settings = settings.resolved(for: model.description)
+        let total = NoiseSchedule(model.description.betaSchedule).stepCount, steps = settings.steps!
+        guard (1...total).contains(steps) else {
+            throw BenchmarkError((steps < 1 ? "the step count \(steps) is below 1" : "the step count \(steps) exceeds the model's \(total) training steps")
+                                 + (steps == model.description.sampling?.steps ? " (recorded in the model file)" : ""))
+        }
         if let tile = settings.tile, tile % model.network.sizeMultiple != 0 {
             throw BenchmarkError("the tile size \(tile) must be a multiple of \(model.network.sizeMultiple) for this model")
         }
-        self.init(model: model, sampler: settings.sampler, steps: settings.steps, eta: settings.eta)
-        colorCorrection = settings.colorCorrection
+        self.init(model: model, sampler: settings.sampler, steps: steps, eta: settings.eta)
+        colorCorrection = settings.colorCorrection!
         if let level = settings.augmentationLevel { augmentationLevel = level }
         start = settings.start
         if let tile = settings.tile { self.tile = TiledDenoiser(size: tile, overlap: settings.tileOverlap) }

@@ -9,8 +9,9 @@ import SRTensor
 /// Runs each method on each image of a suite, caches the outputs, and scores them.
 ///
 /// Cache: `<cache>/<method slug>/<image>.png` (`<image>_s<k>.png` for sample k > 0) and `run.json`
-/// holding the cache key (suite, LR source, scale, the method with its model file's size and
-/// modification date) and per-image seconds. A method whose key matches reuses the images already
+/// holding the cache key (suite, LR source and a digest of the LR pixels, scale, the method with
+/// its model file's size and modification date, its sampling settings resolved against the
+/// model's recorded defaults) and per-image seconds. A method whose key matches reuses the images already
 /// there and produces only the missing ones, so an interrupted benchmark resumes; a changed key
 /// clears that method's folder.
 public struct BenchmarkRunner {
@@ -152,8 +153,8 @@ public struct BenchmarkRunner {
 
     /// The cache key: everything that determines the outputs.
     func cacheKey(for method: BenchmarkMethod) throws -> String {
-        var parts = ["suite=\(suite.name)", "lr=\(suite.lowResolutionSource)", "scale=\(suite.scale)",
-                     "images=\(suite.items.map(\.name).joined(separator: ","))"]
+        var parts = ["suite=\(suite.name)", "lr=\(suite.lowResolutionSource)", "lr-digest=\(suite.lowResolutionDigest)",
+                     "scale=\(suite.scale)", "images=\(suite.items.map(\.name).joined(separator: ","))"]
         switch method.kind {
         case .resize(let resize): parts.append("resize=\(resize.rawValue)")
         case .model(let path, let sampling):
@@ -163,7 +164,9 @@ public struct BenchmarkRunner {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             parts.append("model=\(URL(fileURLWithPath: path).standardizedFileURL.path) size=\(size) modified=\(date)")
-            parts.append("sampling=" + String(decoding: try encoder.encode(sampling), as: UTF8.self))
+            // Resolved against the model's recorded defaults: a flag equal to a default hits the same outputs.
+            let resolved = Self.description(ofModelAt: path).map { sampling.resolved(for: $0) } ?? sampling
+            parts.append("sampling=" + String(decoding: try encoder.encode(resolved), as: UTF8.self))
         case .external(let folder): parts.append("external=\(folder)")
         }
         return parts.joined(separator: "\n")
@@ -205,14 +208,20 @@ public struct BenchmarkRunner {
                                 machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, threads: \(threads)")
     }
 
+    /// The description embedded in a safetensors model file (nil when unreadable).
+    static func description(ofModelAt path: String) -> SR3ModelDescription? {
+        try? SR3ModelDescription(json: SafeTensorsFile(contentsOfFile: path).metadata[SR3ModelDescription.metadataKey] ?? "")
+    }
+
     static func detail(of method: BenchmarkMethod) -> String {
         switch method.kind {
         case .resize(let resize): return resize.rawValue
         case .model(let fullPath, let sampling):
             let here = FileManager.default.currentDirectoryPath + "/"
             let path = fullPath.hasPrefix(here) ? String(fullPath.dropFirst(here.count)) : fullPath
-            let kind = try? SR3ModelDescription(json: SafeTensorsFile(contentsOfFile: fullPath).metadata[SR3ModelDescription.metadataKey] ?? "").kind
-            return kind == .regression ? "\(path) (regression, one forward pass)" : "\(path): \(sampling.summary)"
+            guard let description = description(ofModelAt: fullPath) else { return "\(path): \(sampling.summary)" }
+            return description.kind == .regression ? "\(path) (regression, one forward pass)"
+                : "\(path): \(sampling.resolved(for: description).summary)"
         case .external(let folder): return "outputs read from \(folder)"
         }
     }

@@ -32,6 +32,24 @@ public struct BenchmarkSuite: Sendable {
         self.lowResolutionSource = lowResolutionSource
     }
 
+    /// A 64-bit FNV-1a digest of every LR input's size and pixel values, in hex: the cache key
+    /// carries it, so outputs made from other inputs under the same description (a degradation
+    /// preset whose code changed, an LR folder whose files changed) are never reused.
+    public var lowResolutionDigest: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ value: UInt32) {
+            for shift in stride(from: 0, to: 32, by: 8) {
+                hash = (hash ^ UInt64((value >> UInt32(shift)) & 0xff)) &* 0x0000_0100_0000_01b3
+            }
+        }
+        for item in items {
+            let image = item.lowResolution
+            mix(UInt32(image.width)); mix(UInt32(image.height)); mix(UInt32(image.channels))
+            for value in image.pixels { mix(value.bitPattern) }
+        }
+        return String(hash, radix: 16)
+    }
+
     /// HR images paired by stem with existing LR images (e.g. `data/test-photo/HR` and
     /// `LR_bicubic/X4`). Each HR is mod-cropped to the scale; an LR whose size is not HR / scale is
     /// an error naming both files.

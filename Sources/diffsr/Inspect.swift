@@ -28,6 +28,23 @@ struct Inspect: ParsableCommand {
             let count = rows.reduce(0) { $0 + $1.1.reduce(1, *) }
             print("\(rows.count) tensors, \(count) parameters")
             for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { print("metadata \(key): \(value)") }
+            if let json = metadata[SR3ModelDescription.metadataKey], let description = try? SR3ModelDescription(json: json),
+               description.kind == .sr3 {
+                print("sampling: " + Self.samplingSummary(description))
+            }
         }
+    }
+
+    /// "ddim, 1 step, color fix wavelet, aug level 0.0 (recorded: steps, color fix, aug level)".
+    static func samplingSummary(_ description: SR3ModelDescription) -> String {
+        let effective = description.effectiveSampling, recorded = description.sampling ?? SamplingDefaults()
+        var parts = ["\(effective.sampler!.rawValue)", "\(effective.steps!) step\(effective.steps == 1 ? "" : "s")", "color fix \(effective.colorCorrection!.rawValue)"]
+        var sources = [recorded.sampler != nil ? "sampler" : nil, recorded.steps != nil ? "steps" : nil,
+                       recorded.colorCorrection != nil ? "color fix" : nil].compactMap { $0 }
+        if description.unet.conditionAugmentation {
+            parts.append("aug level \(description.augmentationLevel ?? 0)")
+            if description.augmentationLevel != nil { sources.append("aug level") }
+        }
+        return parts.joined(separator: ", ") + (sources.isEmpty ? " (the tool's defaults)" : " (recorded: \(sources.joined(separator: ", ")))")
     }
 }

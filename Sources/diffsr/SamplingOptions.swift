@@ -6,11 +6,11 @@ extension ColorCorrection: ExpressibleByArgument {}
 
 /// How a diffusion model samples: the options `upscale` and `benchmark` share.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampler: ddpm, ddim or dpm-solver++.")
-    var sampler: SR3Upscaler.SamplerKind = .ddim
+    @Option(help: "Sampler: ddpm, ddim or dpm-solver++ (default: the model's recorded sampler, else ddim).")
+    var sampler: SR3Upscaler.SamplerKind?
 
-    @Option(help: "Number of network evaluations (respaced over the training schedule).")
-    var steps: Int = 10
+    @Option(help: "Number of network evaluations, respaced over the training schedule (default: the model's recorded step count, else 10).")
+    var steps: Int?
 
     @Option(help: "DDIM stochasticity (0 = deterministic).")
     var eta: Double = 0
@@ -24,8 +24,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "SR3+ models: test-time augmentation level t_eval in [0, 1] (higher: more realism, less fidelity; default: the level the model's training validation chose).")
     var augLevel: Double?
 
-    @Option(help: "Color correction against the upsampled input: none, adain or wavelet.")
-    var colorFix: ColorCorrection = .none
+    @Option(help: "Color correction against the upsampled input: none, adain or wavelet (default: the model's recorded one, else none).")
+    var colorFix: ColorCorrection?
 
     @Option(help: "Where sampling starts: auto (the model's schedule decides), noise (the reference), or condition (the upsampled input noised to the first step's level).")
     var start: StartOption = .auto
@@ -42,7 +42,7 @@ struct SamplingOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if eta < 0 { throw ValidationError("--eta must be non-negative, got \(eta)") }
         if let augLevel, !(0...1).contains(augLevel) { throw ValidationError("--aug-level must be in [0, 1], got \(augLevel)") }
         if let tile, tile < 8 || tileOverlap < 0 || tileOverlap >= tile {

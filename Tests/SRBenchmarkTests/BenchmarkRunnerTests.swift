@@ -58,6 +58,14 @@ struct BenchmarkRunnerTests {
         _ = try BenchmarkRunner(suite: changed, methods: [methods[0]], cacheFolder: dir, metrics: ["psnr"], niqe: nil).run(command: "test")
         let record = try String(contentsOfFile: "\(dir)/bicubic/run.json", encoding: .utf8)
         #expect(record.contains("lr=other"))
+        // So do different LR pixels under the same description (e.g. a degradation whose code changed).
+        var altered = changed
+        altered.items[0].lowResolution.pixels[0] = altered.items[0].lowResolution.pixels[0] == 0 ? 1 : 0
+        #expect(altered.lowResolutionDigest != changed.lowResolutionDigest)
+        let stale = try Image(contentsOfFile: cachedFile)
+        _ = try BenchmarkRunner(suite: altered, methods: [methods[0]], cacheFolder: dir, metrics: ["psnr"], niqe: nil).run(command: "test")
+        #expect(try Image(contentsOfFile: cachedFile) != stale)
+        #expect(try String(contentsOfFile: "\(dir)/bicubic/run.json", encoding: .utf8).contains("lr-digest=\(altered.lowResolutionDigest)"))
     }
 
     @Test func cancellationKeepsFinishedOutputsForResume() throws {

@@ -68,6 +68,47 @@ struct ModelCommandTests {
         #expect(difference <= 3)
     }
 
+    @Test("convert --default-* records sampling defaults that upscale uses unless a flag overrides them")
+    func recordedDefaults() throws {
+        let dir = try makeTemporaryDirectory("diffsr-defaults")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pth = Fixtures.path("sr3/tiny_gen.pth"), config = Fixtures.path("sr3/tiny_config.json")
+        let plain = try CommandRunner.run(["convert", pth, "--model-config", config, "-o", "\(dir)/plain.safetensors"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let inspectedPlain = try CommandRunner.run(["inspect", "\(dir)/plain.safetensors"])
+        #expect(inspectedPlain.stdout.contains("sampling: ddim, 10 steps, color fix none (the tool's defaults)"))
+        // Rewriting a safetensors file records the defaults.
+        let recorded = try CommandRunner.run(["convert", "\(dir)/plain.safetensors", "-o", "\(dir)/recorded.safetensors",
+                                              "--default-steps", "2", "--default-color-fix", "wavelet"])
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        let inspected = try CommandRunner.run(["inspect", "\(dir)/recorded.safetensors"])
+        #expect(inspected.stdout.contains("sampling: ddim, 2 steps, color fix wavelet (recorded: steps, color fix)"), "\(inspected.stdout)")
+        try Image(width: 5, height: 4, channels: 3, pixels: (0..<60).map { Float($0 % 13) / 12 }).write(toFile: "\(dir)/low.png")
+        func upscale(_ model: String, _ flags: [String], _ name: String) throws -> Image {
+            let result = try CommandRunner.run(["upscale", "\(dir)/low.png", "--model", "\(dir)/\(model)", "--seed", "3"] + flags + ["-o", "\(dir)/\(name).png"])
+            #expect(result.status == 0, "\(result.stderr)")
+            return try Image(contentsOfFile: "\(dir)/\(name).png")
+        }
+        let byDefault = try upscale("recorded.safetensors", [], "default")
+        #expect(byDefault == (try upscale("plain.safetensors", ["--steps", "2", "--color-fix", "wavelet"], "explicit")))
+        // Flags override recorded defaults (the tiny model's 8-step schedule cannot take the tool's 10).
+        let plainFour = try upscale("plain.safetensors", ["--steps", "4"], "plain4")
+        #expect(byDefault != plainFour)
+        #expect(try upscale("recorded.safetensors", ["--steps", "4", "--color-fix", "none"], "overridden") == plainFour)
+        // --clear-defaults gives back the tool's defaults.
+        let cleared = try CommandRunner.run(["convert", "\(dir)/recorded.safetensors", "-o", "\(dir)/cleared.safetensors", "--clear-defaults"])
+        #expect(cleared.status == 0, "\(cleared.stderr)")
+        #expect(try CommandRunner.run(["inspect", "\(dir)/cleared.safetensors"]).stdout.contains("(the tool's defaults)"))
+        // Bad defaults are refused and nothing is written.
+        let tooMany = try CommandRunner.run(["convert", "\(dir)/plain.safetensors", "-o", "\(dir)/bad.safetensors", "--default-steps", "9"])
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("exceeds the model's 8 training steps"), "\(tooMany.stderr)")
+        let notBlind = try CommandRunner.run(["convert", "\(dir)/plain.safetensors", "-o", "\(dir)/bad.safetensors", "--default-aug-level", "0.1"])
+        #expect(notBlind.status != 0 && notBlind.stderr.contains("without condition augmentation"))
+        let zero = try CommandRunner.run(["convert", "\(dir)/plain.safetensors", "-o", "\(dir)/bad.safetensors", "--default-steps", "0"])
+        #expect(zero.status != 0 && zero.stderr.contains("--default-steps"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/bad.safetensors"))
+    }
+
     @Test func upscaleErrors() throws {
         let dir = try makeTemporaryDirectory("diffsr-model-errors")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -23,6 +23,10 @@ public struct SR3ModelDescription: Codable, Sendable, Equatable {
     /// [0, 1]), chosen by the trainer's validation (the level of best PSNR-Y on degraded validation
     /// crops); nil: 0. `--aug-level` overrides it.
     public var augmentationLevel: Double?
+    /// The sampler, step count and color correction this model is best used with (measured on
+    /// validation crops and recorded by `diffsr convert --default-…`); nil or nil fields: the
+    /// tool's defaults (`SamplingDefaults.tool`). Command-line flags override them.
+    public var sampling: SamplingDefaults?
 
     /// The parameterization of an `sr3` network's output.
     public enum Prediction: String, Codable, Sendable, CaseIterable {
@@ -35,7 +39,7 @@ public struct SR3ModelDescription: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, unet, betaSchedule = "beta_schedule", scale, conditioning, prediction, augmentationLevel = "augmentation_level"
+        case kind, unet, betaSchedule = "beta_schedule", scale, conditioning, prediction, augmentationLevel = "augmentation_level", sampling
     }
 
     public init(kind: Kind = .sr3, unet: SR3UNetConfiguration, betaSchedule: BetaScheduleConfiguration, scale: Int,
@@ -93,4 +97,8 @@ public struct SR3ModelDescription: Codable, Sendable, Equatable {
     public init(json: String) throws {
         self = try JSONDecoder().decode(SR3ModelDescription.self, from: Data(json.utf8))
     }
+
+    /// The sampling settings this model runs with when the user gives none: its recorded
+    /// `sampling` defaults, each missing field from `SamplingDefaults.tool`.
+    public var effectiveSampling: SamplingDefaults { (sampling ?? SamplingDefaults()).filled(from: .tool) }
 }

@@ -22,7 +22,8 @@ public struct SR3Upscaler {
     public var eta: Double
     /// Tile size in output pixels (nil: the whole image at once) and overlap (see `TiledDenoiser`).
     public var tile: TiledDenoiser?
-    /// Color correction against the condition (StableSR's AdaIN or wavelet fix).
+    /// Color correction against the condition (StableSR's AdaIN or wavelet fix); starts at the
+    /// model's recorded default.
     public var colorCorrection: ColorCorrection = .none
     /// SR3+ test-time augmentation level t_eval ∈ [0, 1] (a fraction of the training schedule):
     /// the condition is noised to that level and the model told so. Higher trades fidelity for
@@ -42,11 +43,16 @@ public struct SR3Upscaler {
         return schedule.alphasCumprod.last!.squareRoot() < 0.02 ? .noise : .noisedCondition
     }
 
-    public init(model: SR3ModelFile, sampler: SamplerKind = .ddim, steps: Int = 10, eta: Double = 0) {
+    /// An upscaler for `model`. The sampler, step count, color correction and augmentation level
+    /// start at the model's recorded defaults (`SR3ModelDescription.effectiveSampling`,
+    /// `augmentationLevel`); `sampler` and `steps`, when given, replace them.
+    public init(model: SR3ModelFile, sampler: SamplerKind? = nil, steps: Int? = nil, eta: Double = 0) {
+        let defaults = model.description.effectiveSampling
         self.model = model
-        self.sampler = sampler
-        self.steps = steps
+        self.sampler = sampler ?? defaults.sampler!
+        self.steps = steps ?? defaults.steps!
         self.eta = eta
+        colorCorrection = defaults.colorCorrection!
         augmentationLevel = model.description.augmentationLevel ?? 0
     }
 
