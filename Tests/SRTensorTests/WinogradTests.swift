@@ -1,5 +1,5 @@
 import Testing
-import SRTensor
+@testable import SRTensor
 import _TestSupport
 
 @Suite("Winograd F(4×4, 3×3) convolution")
@@ -11,6 +11,33 @@ struct WinogradTests {
         (1, 17, 19, 32, 48, (0, 0, 0, 0), false),    // valid convolution
         (1, 12, 9, 32, 40, (0, 1, 1, 0), true),      // asymmetric padding (as the reference's downsample)
     ]
+
+    /// The tile grid of a same-padded 3×3 convolution.
+    func grid(_ n: Int, _ h: Int, _ w: Int, _ c: Int, _ k: Int) -> WinogradConvolution.TileGrid {
+        WinogradConvolution.TileGrid(ConvolutionGeometry(
+            batch: n, height: h, width: w, inputChannels: c, outputChannels: k, kernelHeight: 3, kernelWidth: 3,
+            strideY: 1, strideX: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, hasBias: true))
+    }
+
+    @Test("Large grids, where each thread pipelines its own blocks of tiles, match oneDNN forward and backward-data")
+    func threadBlocksMatchDirect() {
+        // 2 × 31 × 31 = 1,922 tiles (partial ones on the right): the per-thread pipeline for up to 8 threads.
+        let (n, h, w, c, k) = (2, 124, 122, 32, 32)
+        #expect(grid(n, h, w, c, k).usesThreadBlocks(inputChannels: c, outputChannels: k, threads: 8))
+        #expect(!grid(1, 8, 8, 32, 32).usesThreadBlocks(inputChannels: 32, outputChannels: 32, threads: 2))
+        let x = testTensor([n, h, w, c], seed: 31), weights = testTensor([k, 3, 3, c], seed: 32, lower: -0.3, upper: 0.3)
+        let bias = testTensor([k], seed: 33), probe = testTensor([n, h, w, k], seed: 34)
+        let loss: ([Tensor]) -> Tensor = { p in (Tensor.conv2d(p[0], weights: weights, bias: bias, padding: 1) * probe).sum() }
+        let fast = withoutGradients { Tensor.conv2d(x, weights: weights, bias: bias, padding: 1) }
+        let (_, gradients) = valueAndGradient(at: [x], of: loss)
+        let (direct, directGradients) = withConvolutionAlgorithm(.direct) {
+            (withoutGradients { Tensor.conv2d(x, weights: weights, bias: bias, padding: 1) }, valueAndGradient(at: [x], of: loss).1)
+        }
+        // The maximum over ~1 M outputs of the same per-output rounding as the small cases (3.6e-5
+        // measured); a wrong tile, block or transform gives errors of order 1.
+        #expect(relativeError(fast, direct) < 1e-4, "forward: \(relativeError(fast, direct))")
+        #expect(relativeError(gradients[0], directGradients[0]) < 1e-4, "input gradient: \(relativeError(gradients[0], directGradients[0]))")
+    }
 
     @Test("Matches oneDNN's direct convolution", arguments: cases.indices)
     func matchesDirect(_ index: Int) {
