@@ -4,9 +4,9 @@ import SRSupport
 /// 3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016,
 /// "Fast Algorithms for Convolutional Neural Networks"): each 6×6 input tile and each 3×3 filter
 /// are transformed (Bᵀ d B, G g Gᵀ), multiplied point-wise — 36 GEMMs `[tiles × C] × [C × K]`
-/// through OpenBLAS — and transformed back (Aᵀ m A) into 4×4 output tiles. 2.25× fewer
-/// multiplications than direct convolution on the GEMM side (36 instead of 144 per 4×4 output
-/// tile and channel pair).
+/// through `BLAS.gemm` (oneDNN's sgemm by default), block by block of tiles — and transformed
+/// back (Aᵀ m A) into 4×4 output tiles. 2.25× fewer multiplications than direct convolution on
+/// the GEMM side (36 instead of 144 per 4×4 output tile and channel pair).
 ///
 /// Why: Debian's oneDNN 2.6 has no AVX2 Winograd and its direct NHWC kernels run 1.5× slower than
 /// PyTorch's (oneDNN 3.x) on 64–128-channel 3×3 convolutions here (Benchmarks/README.md).
