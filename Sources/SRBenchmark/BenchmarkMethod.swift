@@ -127,8 +127,8 @@ public struct BenchmarkMethod: Hashable, Sendable {
 extension SR3Upscaler {
     /// An upscaler for `model` sampled as `settings` say, unset fields from the model's recorded
     /// defaults (seed and sample count are the caller's), after checking the settings against the
-    /// model: steps within its schedule, a tile size the
-    /// U-Net can take. `diffsr upscale` and the benchmark both build their upscalers here.
+    /// model: steps within its schedule, a tile size the U-Net can take. `diffsr upscale` and the
+    /// benchmark both build their upscalers here.
     public init(model: SR3ModelFile, settings: SamplingSettings) throws {
         let settings = settings.resolved(for: model.description)
         let total = NoiseSchedule(model.description.betaSchedule).stepCount, steps = settings.steps!

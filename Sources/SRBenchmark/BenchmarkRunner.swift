@@ -11,9 +11,9 @@ import SRTensor
 /// Cache: `<cache>/<method slug>/<image>.png` (`<image>_s<k>.png` for sample k > 0) and `run.json`
 /// holding the cache key (suite, LR source and a digest of the LR pixels, scale, the method with
 /// its model file's size and modification date, its sampling settings resolved against the
-/// model's recorded defaults) and per-image seconds. A method whose key matches reuses the images already
-/// there and produces only the missing ones, so an interrupted benchmark resumes; a changed key
-/// clears that method's folder.
+/// model's recorded defaults) and per-image seconds. A method whose key matches reuses the
+/// images already there and produces only the missing ones, so an interrupted benchmark resumes;
+/// a changed key clears that method's folder.
 public struct BenchmarkRunner {
     public var suite: BenchmarkSuite
     public var methods: [BenchmarkMethod]

@@ -21,7 +21,8 @@ public struct SR3ModelDescription: Codable, Sendable, Equatable {
     public var prediction: Prediction?
     /// SR3+ models: the default test-time augmentation level t_eval (a fraction of the schedule in
     /// [0, 1]), chosen by the trainer's validation (the level of best PSNR-Y on degraded validation
-    /// crops); nil: 0. `--aug-level` overrides it.
+    /// crops) or recorded later with `diffsr convert --default-aug-level`; nil: 0. `--aug-level`
+    /// overrides it.
     public var augmentationLevel: Double?
     /// The sampler, step count and color correction this model is best used with (measured on
     /// validation crops and recorded by `diffsr convert --default-…`); nil or nil fields: the
