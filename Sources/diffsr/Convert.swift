@@ -16,12 +16,10 @@ extension DType: ExpressibleByArgument {
 /// `diffsr convert`: a reference SR3 checkpoint to this project's safetensors.
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a reference SR3 *_gen.pth (with its JSON config) to safetensors with the config embedded.",
-        discussion: """
-            A safetensors input is rewritten (e.g. to another dtype). The --default-* options record
-            the settings `upscale` and `benchmark` use for this model when no flag is given (a flag
-            still wins); --clear-defaults removes recorded ones first. `inspect` shows them.
-            """)
+        abstract: "Convert a reference SR3 *_gen.pth (with its JSON config) to safetensors with the config embedded, or rewrite a safetensors model.",
+        discussion: "A safetensors input is rewritten (e.g. to another dtype). The --default-* options record the "
+            + "settings `upscale` and `benchmark` use for this model when no flag is given (a flag still wins); "
+            + "--clear-defaults removes recorded ones first. `inspect` shows them.")
 
     @Argument(help: "The PyTorch checkpoint (.pth/.ckpt) or a safetensors file to rewrite.")
     var input: String
