@@ -129,12 +129,12 @@ extension SR3Upscaler {
     /// defaults (seed and sample count are the caller's), after checking the settings against the
     /// model: steps within its schedule, a tile size the U-Net can take. `diffsr upscale` and the
     /// benchmark both build their upscalers here.
-    public init(model: SR3ModelFile, settings: SamplingSettings) throws {
-        let settings = settings.resolved(for: model.description)
+    public init(model: SR3ModelFile, settings given: SamplingSettings) throws {
+        let settings = given.resolved(for: model.description)
         let total = NoiseSchedule(model.description.betaSchedule).stepCount, steps = settings.steps!
         guard (1...total).contains(steps) else {
             throw BenchmarkError((steps < 1 ? "the step count \(steps) is below 1" : "the step count \(steps) exceeds the model's \(total) training steps")
-                                 + (steps == model.description.sampling?.steps ? " (recorded in the model file)" : ""))
+                                 + (given.steps == nil && model.description.sampling?.steps != nil ? " (recorded in the model file)" : ""))
         }
         if let tile = settings.tile, tile % model.network.sizeMultiple != 0 {
             throw BenchmarkError("the tile size \(tile) must be a multiple of \(model.network.sizeMultiple) for this model")
