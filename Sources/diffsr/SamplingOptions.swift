@@ -21,7 +21,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Tile overlap in output pixels.")
     var tileOverlap: Int = 32
 
-    @Option(help: "SR3+ models: test-time augmentation level t_eval in [0, 1] (higher: more realism, less fidelity; default: the level the model's training validation chose).")
+    @Option(help: "SR3+ models: test-time augmentation level t_eval in [0, 1] (higher: more realism, less fidelity; default: the level recorded in the model, else 0).")
     var augLevel: Double?
 
     @Option(help: "Color correction against the upsampled input: none, adain or wavelet (default: the model's recorded one, else none).")
