@@ -9,6 +9,9 @@ struct Options {
     var casesPath = "Benchmarks/cases.json"
     var threads = 0
     var filter: String? = nil
+    /// Skip the rows that time another backend beside the engine's (`direct`, `openblas`), e.g.
+    /// to profile one kernel alone.
+    var skipAlternatives = false
 }
 
 var options = Options()
@@ -18,8 +21,9 @@ while let argument = arguments.popFirst() {
     case "--cases": options.casesPath = arguments.popFirst() ?? options.casesPath
     case "--threads": options.threads = Int(arguments.popFirst() ?? "0") ?? 0
     case "--filter": options.filter = arguments.popFirst()
+    case "--skip-alternatives": options.skipAlternatives = true
     default:
-        FileHandle.standardError.write(Data("usage: diffsr-bench [--cases FILE] [--threads N] [--filter TEXT]\n".utf8))
+        FileHandle.standardError.write(Data("usage: diffsr-bench [--cases FILE] [--threads N] [--filter TEXT] [--skip-alternatives]\n".utf8))
         exit(2)
     }
 }
@@ -109,13 +113,13 @@ for c in cases {
                 return t - measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }
             }
             emit(name, seconds: backwardSeconds(), flops: 2 * flops, backend: winograd ? "winograd-f4x4" : "onednn")
-            if winograd {
+            if winograd && !options.skipAlternatives {
                 emit(name + " direct", seconds: withConvolutionAlgorithm(.direct) { backwardSeconds() }, flops: 2 * flops, backend: "onednn")
             }
         } else {
             emit(name, seconds: measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) }, flops: flops,
                  backend: winograd ? "winograd-f4x4" : "onednn")
-            if winograd {   // the direct path beside it, for the record
+            if winograd && !options.skipAlternatives {   // the direct path beside it, for the record
                 emit(name + " direct", seconds: withConvolutionAlgorithm(.direct) { measure { _ = Tensor.conv2d(x, weights: weights, bias: bias, padding: r / 2) } },
                      flops: flops, backend: "onednn")
             }
@@ -125,9 +129,11 @@ for c in cases {
         let a = random([m, k]), b = random([k, n])
         emit(name, seconds: measure { _ = Tensor.matmul(a, b) }, flops: 2.0 * Double(m * n * k), backend: "onednn")
         // OpenBLAS beside it, for the record (the engine's products default to oneDNN's sgemm).
-        MatrixMultiplicationBackend.current = .openblas
-        emit(name + " openblas", seconds: measure { _ = Tensor.matmul(a, b) }, flops: 2.0 * Double(m * n * k), backend: "openblas")
-        MatrixMultiplicationBackend.current = .onednn
+        if !options.skipAlternatives {
+            MatrixMultiplicationBackend.current = .openblas
+            emit(name + " openblas", seconds: measure { _ = Tensor.matmul(a, b) }, flops: 2.0 * Double(m * n * k), backend: "openblas")
+            MatrixMultiplicationBackend.current = .onednn
+        }
     case "groupnorm":
         let (n, h, w, ch, groups) = (int("n"), int("h"), int("w"), int("c"), int("groups"))
         let x = random([n, h, w, ch]), gamma = random([ch]), beta = random([ch])

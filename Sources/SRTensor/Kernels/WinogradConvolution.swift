@@ -143,38 +143,60 @@ enum WinogradConvolution {
 
     /// Input tiles `first..<first+count` (6×6, stride 4, zero outside the image) → Bᵀ d B, stored
     /// `V[ξ][tile − first][C]` for ξ = 0…35.
+    ///
+    /// Tiles wholly inside the image (all but the border ones) load their columns straight from
+    /// one base address and transform them as they arrive, with wrapping index arithmetic (no
+    /// bounds or overflow checks in the loop); border tiles load element by element with zeros
+    /// outside the image.
     static func transformInputTiles(_ x: UnsafeRawPointer, geometry g: ConvolutionGeometry, first: Int, count: Int,
                                     into vRaw: UnsafeMutableRawPointer, parallel: Bool = true) {
         let (c, h, w) = (g.inputChannels, g.height, g.width)
         let grid = TileGrid(g)
+        let rowBytes = w &* c &* 4, pixelBytes = c &* 4, planeBytes = count &* c &* 4
         forEachTile(count, parallel: parallel) { local in
             let tile = first + local
             let (n, ty, tx) = grid.position(tile)
             let y0 = ty * 4 - g.padTop, x0 = tx * 4 - g.padLeft
+            let interior = y0 >= 0 && x0 >= 0 && y0 + 6 <= h && x0 + 6 <= w
+            let origin = interior ? (((n &* h &+ y0) &* w &+ x0) &* c) &* 4 : 0
             withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { d in
                 for c0 in stride(from: 0, to: c, by: 8) {
-                    for i in 0..<6 {
-                        let y = y0 + i
-                        for j in 0..<6 {
-                            let xx = x0 + j
-                            d[i * 6 + j] = y >= 0 && y < h && xx >= 0 && xx < w
-                                ? x.loadUnaligned(fromByteOffset: (((n * h + y) * w + xx) * c + c0) * 4, as: Vector.self) : .zero
+                    if interior {
+                        let p = x + (origin &+ c0 &* 4)
+                        for j in 0..<6 {   // column j, loaded and transformed: Bᵀ d
+                            let q = p + j &* pixelBytes
+                            let t = inputTransform(
+                                q.loadUnaligned(as: Vector.self), q.loadUnaligned(fromByteOffset: rowBytes, as: Vector.self),
+                                q.loadUnaligned(fromByteOffset: 2 &* rowBytes, as: Vector.self),
+                                q.loadUnaligned(fromByteOffset: 3 &* rowBytes, as: Vector.self),
+                                q.loadUnaligned(fromByteOffset: 4 &* rowBytes, as: Vector.self),
+                                q.loadUnaligned(fromByteOffset: 5 &* rowBytes, as: Vector.self))
+                            (d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]) = t
                         }
-                    }
-                    for j in 0..<6 {   // columns: Bᵀ d
-                        let t = inputTransform(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j])
-                        (d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]) = t
+                    } else {
+                        for i in 0..<6 {
+                            let y = y0 + i
+                            for j in 0..<6 {
+                                let xx = x0 + j
+                                d[i * 6 + j] = y >= 0 && y < h && xx >= 0 && xx < w
+                                    ? x.loadUnaligned(fromByteOffset: (((n * h + y) * w + xx) * c + c0) * 4, as: Vector.self) : .zero
+                            }
+                        }
+                        for j in 0..<6 {   // columns: Bᵀ d
+                            let t = inputTransform(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j])
+                            (d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]) = t
+                        }
                     }
                     for i in 0..<6 {   // rows: (Bᵀ d) B
                         let r = i * 6
                         let t = inputTransform(d[r], d[r + 1], d[r + 2], d[r + 3], d[r + 4], d[r + 5])
-                        let stride = count * c * 4, base = ((r * count + local) * c + c0) * 4
-                        vRaw.storeBytes(of: t.0, toByteOffset: base, as: Vector.self)
-                        vRaw.storeBytes(of: t.1, toByteOffset: base + stride, as: Vector.self)
-                        vRaw.storeBytes(of: t.2, toByteOffset: base + 2 * stride, as: Vector.self)
-                        vRaw.storeBytes(of: t.3, toByteOffset: base + 3 * stride, as: Vector.self)
-                        vRaw.storeBytes(of: t.4, toByteOffset: base + 4 * stride, as: Vector.self)
-                        vRaw.storeBytes(of: t.5, toByteOffset: base + 5 * stride, as: Vector.self)
+                        let q = vRaw + (((r &* count &+ local) &* c &+ c0) &* 4)
+                        q.storeBytes(of: t.0, as: Vector.self)
+                        q.storeBytes(of: t.1, toByteOffset: planeBytes, as: Vector.self)
+                        q.storeBytes(of: t.2, toByteOffset: 2 &* planeBytes, as: Vector.self)
+                        q.storeBytes(of: t.3, toByteOffset: 3 &* planeBytes, as: Vector.self)
+                        q.storeBytes(of: t.4, toByteOffset: 4 &* planeBytes, as: Vector.self)
+                        q.storeBytes(of: t.5, toByteOffset: 5 &* planeBytes, as: Vector.self)
                     }
                 }
             }
@@ -352,36 +374,47 @@ enum WinogradConvolution {
     }
 
     /// M[ξ][tile − first][K] of tiles `first..<first+count` → their 4×4 output tiles (+ bias),
-    /// on the calling thread.
+    /// on the calling thread. Each column of M is transformed as it is loaded (Aᵀ m), then each
+    /// row (· A); full tiles store without per-column checks.
     static func transformOutputTiles(_ mRaw: UnsafeRawPointer, geometry g: ConvolutionGeometry, first: Int, count: Int,
                                      rowStride: Int? = nil, bias biasPointer: UnsafeRawPointer?, into out: UnsafeMutableRawPointer) {
-        let plane = rowStride ?? count   // tiles per ξ plane of M
         let k = g.outputChannels
+        let planeBytes = (rowStride ?? count) &* k &* 4   // bytes per ξ plane of M
         let (oh, ow) = (g.outputHeight, g.outputWidth)
         let grid = TileGrid(g)
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { t in
+        let pixelBytes = k &* 4, rowBytes = ow &* k &* 4
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 24) { t in
             for local in 0..<count {
                 let tile = first + local
                 let (n, ty, tx) = grid.position(tile)
+                let rows = min(4, oh - ty * 4), columns = min(4, ow - tx * 4)
+                let origin = (((n &* oh &+ ty &* 4) &* ow &+ tx &* 4) &* k) &* 4
                 for k0 in stride(from: 0, to: k, by: 8) {
-                    for xi in 0..<36 {
-                        t[xi] = mRaw.loadUnaligned(fromByteOffset: ((xi * plane + local) * k + k0) * 4, as: Vector.self)
-                    }
-                    for j in 0..<6 {   // columns: Aᵀ m (rows 0…3 kept)
-                        let r = outputTransform(t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j])
+                    let p = mRaw + ((local &* k &+ k0) &* 4)
+                    for j in 0..<6 {   // column j of the 6×6 tile: Aᵀ m (4 of 6 rows kept)
+                        let q = p + j &* planeBytes
+                        let r = outputTransform(
+                            q.loadUnaligned(as: Vector.self), q.loadUnaligned(fromByteOffset: 6 &* planeBytes, as: Vector.self),
+                            q.loadUnaligned(fromByteOffset: 12 &* planeBytes, as: Vector.self),
+                            q.loadUnaligned(fromByteOffset: 18 &* planeBytes, as: Vector.self),
+                            q.loadUnaligned(fromByteOffset: 24 &* planeBytes, as: Vector.self),
+                            q.loadUnaligned(fromByteOffset: 30 &* planeBytes, as: Vector.self))
                         (t[j], t[6 + j], t[12 + j], t[18 + j]) = r
                     }
                     let b = biasPointer.map { $0.loadUnaligned(fromByteOffset: k0 * 4, as: Vector.self) } ?? .zero
-                    for i in 0..<4 {
-                        let oy = ty * 4 + i
-                        if oy >= oh { break }
+                    for i in 0..<rows {
                         let r = i * 6
                         let y = outputTransform(t[r], t[r + 1], t[r + 2], t[r + 3], t[r + 4], t[r + 5])
-                        let base = (((n * oh + oy) * ow + tx * 4) * k + k0) * 4, columns = min(4, ow - tx * 4)
-                        out.storeBytes(of: y.0 + b, toByteOffset: base, as: Vector.self)
-                        if columns > 1 { out.storeBytes(of: y.1 + b, toByteOffset: base + k * 4, as: Vector.self) }
-                        if columns > 2 { out.storeBytes(of: y.2 + b, toByteOffset: base + 2 * k * 4, as: Vector.self) }
-                        if columns > 3 { out.storeBytes(of: y.3 + b, toByteOffset: base + 3 * k * 4, as: Vector.self) }
+                        let o = out + (origin &+ i &* rowBytes &+ k0 &* 4)
+                        o.storeBytes(of: y.0 + b, as: Vector.self)
+                        if columns == 4 {
+                            o.storeBytes(of: y.1 + b, toByteOffset: pixelBytes, as: Vector.self)
+                            o.storeBytes(of: y.2 + b, toByteOffset: 2 &* pixelBytes, as: Vector.self)
+                            o.storeBytes(of: y.3 + b, toByteOffset: 3 &* pixelBytes, as: Vector.self)
+                        } else {
+                            if columns > 1 { o.storeBytes(of: y.1 + b, toByteOffset: pixelBytes, as: Vector.self) }
+                            if columns > 2 { o.storeBytes(of: y.2 + b, toByteOffset: 2 &* pixelBytes, as: Vector.self) }
+                        }
                     }
                 }
             }
