@@ -30,23 +30,26 @@ enum BLAS {
     static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
 
     /// C[m×n] = A·B (+ C when `accumulate`), row-major, with A stored [m×k] (or [k×m] when
-    /// `transposeA`) and B stored [k×n] (or [n×k] when `transposeB`).
+    /// `transposeA`) and B stored [k×n] (or [n×k] when `transposeB`). `lda` and `ldc` (floats
+    /// between rows of A and C as stored) default to the dense layouts.
     static func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                     m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, accumulate: Bool = false) {
+                     m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, accumulate: Bool = false,
+                     lda: Int? = nil, ldc: Int? = nil) {
         if m == 0 || n == 0 { return }
+        let ldc = ldc ?? n
         if k == 0 {
-            if !accumulate { c.initialize(repeating: 0, count: m * n) }
+            if !accumulate { for row in 0..<m { (c + row * ldc).initialize(repeating: 0, count: n) } }
             return
         }
-        let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+        let (lda, ldb) = (lda ?? (transposeA ? m : k), transposeB ? k : n)
         switch MatrixMultiplicationBackend.current {
         case .onednn:
             let status = dnnl_sgemm(transposeA ? 84 : 78, transposeB ? 84 : 78, Int64(m), Int64(n), Int64(k), 1,
-                                    a, Int64(lda), b, Int64(ldb), accumulate ? 1 : 0, c, Int64(n))   // 84 "T", 78 "N"
+                                    a, Int64(lda), b, Int64(ldb), accumulate ? 1 : 0, c, Int64(ldc))   // 84 "T", 78 "N"
             precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for m \(m), n \(n), k \(k)")
         case .openblas:
             cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(n))
+                        Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
         }
     }
 }

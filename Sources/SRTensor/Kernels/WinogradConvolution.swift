@@ -109,6 +109,25 @@ enum WinogradConvolution {
         }
     }
 
+    /// Where the 36 transformed values of a tile sit in a block buffer of V (input) or M (GEMM
+    /// output): point ξ, channel 0 of the block's tile t at byte offset ξ · planeBytes + t · tileBytes.
+    struct TileLayout {
+        let planeBytes: Int, tileBytes: Int
+        /// `[ξ][tile][channels]`: each point's matrix dense (the backward-weights GEMMs read it
+        /// transposed).
+        static func planeMajor(tiles: Int, channels: Int) -> TileLayout {
+            TileLayout(planeBytes: tiles * channels * 4, tileBytes: channels * 4)
+        }
+        /// `[tile][ξ][channels]`: a tile's 36 points together, so the transforms read and write one
+        /// contiguous stretch per tile; point ξ's matrix has its rows 36 · channels floats apart.
+        static func tileMajor(channels: Int) -> TileLayout {
+            TileLayout(planeBytes: channels * 4, tileBytes: 36 * channels * 4)
+        }
+        /// Floats from one point's matrix to the next (`BLAS.gemm`'s pointer offset) and between its rows.
+        var planeFloats: Int { planeBytes / 4 }
+        var rowFloats: Int { tileBytes / 4 }
+    }
+
     /// `body(i)` for i in 0..<count: across the threads (four tiles per chunk at least), or inline
     /// on this thread when it already is one of a parallel region's.
     @inline(__always)
@@ -142,17 +161,17 @@ enum WinogradConvolution {
     }
 
     /// Input tiles `first..<first+count` (6×6, stride 4, zero outside the image) → Bᵀ d B, stored
-    /// `V[ξ][tile − first][C]` for ξ = 0…35.
+    /// at `layout`'s places for points ξ = 0…35 and tiles `tile − first`.
     ///
     /// Tiles wholly inside the image (all but the border ones) load their columns straight from
     /// one base address and transform them as they arrive, with wrapping index arithmetic (no
     /// bounds or overflow checks in the loop); border tiles load element by element with zeros
     /// outside the image.
     static func transformInputTiles(_ x: UnsafeRawPointer, geometry g: ConvolutionGeometry, first: Int, count: Int,
-                                    into vRaw: UnsafeMutableRawPointer, parallel: Bool = true) {
+                                    into vRaw: UnsafeMutableRawPointer, layout: TileLayout, parallel: Bool = true) {
         let (c, h, w) = (g.inputChannels, g.height, g.width)
         let grid = TileGrid(g)
-        let rowBytes = w &* c &* 4, pixelBytes = c &* 4, planeBytes = count &* c &* 4
+        let rowBytes = w &* c &* 4, pixelBytes = c &* 4, planeBytes = layout.planeBytes, tileBytes = layout.tileBytes
         forEachTile(count, parallel: parallel) { local in
             let tile = first + local
             let (n, ty, tx) = grid.position(tile)
@@ -190,7 +209,7 @@ enum WinogradConvolution {
                     for i in 0..<6 {   // rows: (Bᵀ d) B
                         let r = i * 6
                         let t = inputTransform(d[r], d[r + 1], d[r + 2], d[r + 3], d[r + 4], d[r + 5])
-                        let q = vRaw + (((r &* count &+ local) &* c &+ c0) &* 4)
+                        let q = vRaw + (r &* planeBytes &+ local &* tileBytes &+ c0 &* 4)
                         q.storeBytes(of: t.0, as: Vector.self)
                         q.storeBytes(of: t.1, toByteOffset: planeBytes, as: Vector.self)
                         q.storeBytes(of: t.2, toByteOffset: 2 &* planeBytes, as: Vector.self)
@@ -240,7 +259,7 @@ enum WinogradConvolution {
         for first in stride(from: 0, to: tiles, by: perBlock) {
             let count = min(perBlock, tiles - first)
             let vRaw = UnsafeMutableRawPointer(v), zRaw = UnsafeMutableRawPointer(z)
-            transformInputTiles(x, geometry: g, first: first, count: count, into: vRaw)
+            transformInputTiles(x, geometry: g, first: first, count: count, into: vRaw, layout: .planeMajor(tiles: count, channels: c))
             // Output-gradient tiles (4×4, zero beyond the output) → A ȳ Aᵀ, stored Z[ξ][tile][K].
             parallelForEach(count, grain: 4) { local in
                 let tile = first + local
@@ -355,6 +374,7 @@ enum WinogradConvolution {
         }
         let perBlock = grid.tilesPerThreadBlock(inputChannels: c, outputChannels: k)
         let blocks = (tiles + perBlock - 1) / perBlock
+        let inputLayout = TileLayout.tileMajor(channels: c), outputLayout = TileLayout.tileMajor(channels: k)
         let x = UnsafeRawPointer(input.storage.pointer)
         let biasPointer = bias.map { UnsafeRawPointer($0.storage.pointer) }
         let out = UnsafeMutableRawPointer(output)
@@ -364,22 +384,25 @@ enum WinogradConvolution {
             defer { v.deallocate(); m.deallocate() }
             for block in range {
                 let first = block * perBlock, count = min(perBlock, tiles - first)
-                transformInputTiles(x, geometry: g, first: first, count: count, into: UnsafeMutableRawPointer(v), parallel: false)
+                transformInputTiles(x, geometry: g, first: first, count: count, into: UnsafeMutableRawPointer(v),
+                                    layout: inputLayout, parallel: false)
                 for xi in 0..<36 {   // M[ξ] = V[ξ] × U[ξ]
-                    BLAS.gemm(v + xi * count * c, u + xi * c * k, m + xi * count * k, m: count, n: k, k: c)
+                    BLAS.gemm(v + xi * inputLayout.planeFloats, u + xi * c * k, m + xi * outputLayout.planeFloats, m: count, n: k, k: c,
+                              lda: inputLayout.rowFloats, ldc: outputLayout.rowFloats)
                 }
-                transformOutputTiles(UnsafeRawPointer(m), geometry: g, first: first, count: count, bias: biasPointer, into: out)
+                transformOutputTiles(UnsafeRawPointer(m), geometry: g, first: first, count: count, layout: outputLayout,
+                                     bias: biasPointer, into: out)
             }
         }
     }
 
-    /// M[ξ][tile − first][K] of tiles `first..<first+count` → their 4×4 output tiles (+ bias),
+    /// M (`layout`, K channels) of tiles `first..<first+count` → their 4×4 output tiles (+ bias),
     /// on the calling thread. Each column of M is transformed as it is loaded (Aᵀ m), then each
     /// row (· A); full tiles store without per-column checks.
     static func transformOutputTiles(_ mRaw: UnsafeRawPointer, geometry g: ConvolutionGeometry, first: Int, count: Int,
-                                     rowStride: Int? = nil, bias biasPointer: UnsafeRawPointer?, into out: UnsafeMutableRawPointer) {
+                                     layout: TileLayout, bias biasPointer: UnsafeRawPointer?, into out: UnsafeMutableRawPointer) {
         let k = g.outputChannels
-        let planeBytes = (rowStride ?? count) &* k &* 4   // bytes per ξ plane of M
+        let planeBytes = layout.planeBytes, tileBytes = layout.tileBytes
         let (oh, ow) = (g.outputHeight, g.outputWidth)
         let grid = TileGrid(g)
         let pixelBytes = k &* 4, rowBytes = ow &* k &* 4
@@ -390,7 +413,7 @@ enum WinogradConvolution {
                 let rows = min(4, oh - ty * 4), columns = min(4, ow - tx * 4)
                 let origin = (((n &* oh &+ ty &* 4) &* ow &+ tx &* 4) &* k) &* 4
                 for k0 in stride(from: 0, to: k, by: 8) {
-                    let p = mRaw + ((local &* k &+ k0) &* 4)
+                    let p = mRaw + (local &* tileBytes &+ k0 &* 4)
                     for j in 0..<6 {   // column j of the 6×6 tile: Aᵀ m (4 of 6 rows kept)
                         let q = p + j &* planeBytes
                         let r = outputTransform(
@@ -437,16 +460,18 @@ enum WinogradConvolution {
         let out = UnsafeMutableRawPointer(output)
         for first in stride(from: 0, to: tiles, by: perBlock) {
             let count = min(perBlock, tiles - first)
-            transformInputTiles(x, geometry: g, first: first, count: count, into: UnsafeMutableRawPointer(v))
+            let inputLayout = TileLayout.tileMajor(channels: c), outputLayout = TileLayout.tileMajor(channels: k)
+            transformInputTiles(x, geometry: g, first: first, count: count, into: UnsafeMutableRawPointer(v), layout: inputLayout)
             // M[ξ] = V[ξ] × U[ξ].
-            // One GEMM per thread at a time: inside an OpenMP region OpenBLAS runs single-threaded.
+            // One GEMM per thread at a time: inside an OpenMP region the GEMMs run single-threaded.
             parallelForEach(36) { xi in
-                BLAS.gemm(v + xi * count * c, u + xi * c * k, m + xi * count * k, m: count, n: k, k: c)
+                BLAS.gemm(v + xi * inputLayout.planeFloats, u + xi * c * k, m + xi * outputLayout.planeFloats, m: count, n: k, k: c,
+                          lda: inputLayout.rowFloats, ldc: outputLayout.rowFloats)
             }
-            // M[ξ][tile][K] → 4×4 output tiles (+ bias).
+            // M → 4×4 output tiles (+ bias).
             parallelChunks(count, grain: 4) { range in
-                transformOutputTiles(UnsafeRawPointer(m + range.lowerBound * k), geometry: g, first: first + range.lowerBound,
-                                     count: range.count, rowStride: count, bias: biasPointer, into: out)
+                transformOutputTiles(UnsafeRawPointer(m) + range.lowerBound * outputLayout.tileBytes, geometry: g,
+                                     first: first + range.lowerBound, count: range.count, layout: outputLayout, bias: biasPointer, into: out)
             }
         }
     }
