@@ -77,3 +77,36 @@ public func parallelChunks(_ count: Int, grain: Int = 1 << 14, _ body: (Range<In
 public func parallelForEach(_ count: Int, grain: Int = 1, _ body: (Int) -> Void) {
     parallelChunks(count, grain: grain) { range in for i in range { body(i) } }
 }
+
+/// The work of one `parallelTeam` call.
+private final class TeamWork {
+    let body: (Int, Int) -> Void
+    init(body: @escaping (Int, Int) -> Void) { self.body = body }
+}
+
+/// Runs `body(thread, team)` once on each thread of one OpenMP team of up to `threads` threads
+/// (`team` is the size the team got: 1 when run inline, for `threads` < 2, or nested inside another
+/// region). Inside, every thread of the team must call `teamBarrier(team)` the same number of
+/// times: a kernel that needs a
+/// result of all threads between two phases (GroupNorm's statistics, then the normalization of the
+/// same pixels) runs as one region instead of two, and each thread's pixels stay in its cache.
+@inline(__always)
+public func parallelTeam(_ threads: Int, _ body: (_ thread: Int, _ team: Int) -> Void) {
+    let threads = min(threads, ComputeThreads.count)
+    if threads < 2 { return body(0, 1) }
+    withoutActuallyEscaping(body) { escapable in
+        let work = TeamWork(body: escapable)
+        withExtendedLifetime(work) {
+            GOMP_parallel({ context in
+                let work = Unmanaged<TeamWork>.fromOpaque(context!).takeUnretainedValue()
+                work.body(Int(omp_get_thread_num()), Int(omp_get_num_threads()))
+            }, Unmanaged.passUnretained(work).toOpaque(), UInt32(threads), 0)
+        }
+    }
+}
+
+/// Waits until every thread of the current `parallelTeam` (of size `team`, as passed to its body)
+/// has reached this call. A no-op for a team of one, so an inline body never waits on an
+/// enclosing region's barrier.
+@inline(__always)
+public func teamBarrier(_ team: Int) { if team > 1 { GOMP_barrier() } }

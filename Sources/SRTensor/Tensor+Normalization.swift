@@ -10,81 +10,44 @@ extension Tensor {
     /// - Returns: `(x − mean) / √(var + ε) · γ + β` with mean and (population) variance over
     ///   H, W and the channels of each group, per batch element. Statistics in Double.
     public func groupNormalized(groups: Int, scale: Tensor, offset: Tensor, epsilon: Float = 1e-5) -> Tensor {
+        groupNormalized(groups: groups, scale: scale, offset: offset, epsilon: epsilon, silu: false)
+    }
+
+    /// `groupNormalized(groups:scale:offset:epsilon:).silu()` in one pass over the data, forward
+    /// and backward (the U-Net blocks' GroupNorm → SiLU): the normalized values are never stored,
+    /// and the backward pass recomputes them from the input and the saved statistics.
+    /// NHWC, shapes as `groupNormalized`.
+    public func groupNormalizedSiLU(groups: Int, scale: Tensor, offset: Tensor, epsilon: Float = 1e-5) -> Tensor {
+        groupNormalized(groups: groups, scale: scale, offset: offset, epsilon: epsilon, silu: true)
+    }
+
+    private func groupNormalized(groups: Int, scale: Tensor, offset: Tensor, epsilon: Float, silu: Bool) -> Tensor {
         precondition(rank == 4, "groupNormalized expects NHWC, got \(shape)")
-        let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        let c = shape[3]
         precondition(groups > 0 && c % groups == 0, "\(c) channels do not split into \(groups) groups")
         precondition(scale.shape == [c] && offset.shape == [c], "group norm γ/β must be [\(c)], got \(scale.shape), \(offset.shape)")
-        let pixels = h * w, perGroup = c / groups
-        let m = Double(pixels * perGroup)
-        var means = [Double](repeating: 0, count: n * groups), rstds = [Double](repeating: 0, count: n * groups)
+        let kernelShape = GroupNormKernel.Shape(batch: shape[0], pixels: shape[1] * shape[2], channels: c, groups: groups)
         let x = self
+        var statistics = GroupNormKernel.Statistics(means: [], inverseDeviations: [])
         let result = Tensor.filled(shape: shape) { out in
-            let src = storage.pointer, gamma = scale.storage.pointer, beta = offset.storage.pointer
-            for b in 0..<n {
-                let (s1, s2) = channelSums(src + b * pixels * c, pixels: pixels, channels: c, second: nil)
-                var a = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
-                for g in 0..<groups {
-                    var sum = 0.0, squares = 0.0
-                    for k in (g * perGroup)..<((g + 1) * perGroup) { sum += s1[k]; squares += s2[k] }
-                    let mean = sum / m
-                    let variance = Swift.max(squares / m - mean * mean, 0)
-                    let rstd = 1 / (variance + Double(epsilon)).squareRoot()
-                    means[b * groups + g] = mean
-                    rstds[b * groups + g] = rstd
-                    for k in (g * perGroup)..<((g + 1) * perGroup) {
-                        a[k] = Float(rstd) * gamma[k]
-                        shift[k] = beta[k] - Float(mean) * a[k]
-                    }
-                }
-                let input = src + b * pixels * c, output = out + b * pixels * c
-                a.withUnsafeBufferPointer { ap in shift.withUnsafeBufferPointer { sp in
-                    parallelChunks(pixels, grain: Swift.max(1, (1 << 14) / c)) { range in
-                        for p in range {
-                            let i = input + p * c, o = output + p * c
-                            for k in 0..<c { o[k] = i[k] * ap[k] + sp[k] }
-                        }
-                    }
-                } }
-            }
+            statistics = GroupNormKernel.forward(storage.pointer, scale: scale.storage.pointer, offset: offset.storage.pointer,
+                                                 epsilon: epsilon, shape: kernelShape, silu: silu, output: out)
         }
-        return Tensor.recording(result, inputs: [x, scale, offset]) { g, needs in
-            let src = x.storage.pointer, dy = g.storage.pointer, gamma = scale.storage.pointer
-            var dGamma = [Double](repeating: 0, count: c), dBeta = [Double](repeating: 0, count: c)
-            let dx = Tensor.filled(shape: x.shape) { out in
-                for b in 0..<n {
-                    let input = src + b * pixels * c, grad = dy + b * pixels * c
-                    let (sdy, sdyx) = channelSums(grad, pixels: pixels, channels: c, second: input)
-                    var alpha = [Float](repeating: 0, count: c), beta = [Float](repeating: 0, count: c), gammaTerm = [Float](repeating: 0, count: c)
-                    for gi in 0..<groups {
-                        let mean = means[b * groups + gi], rstd = rstds[b * groups + gi]
-                        var a = 0.0, bsum = 0.0
-                        for k in (gi * perGroup)..<((gi + 1) * perGroup) {
-                            let gk = Double(gamma[k])
-                            a += gk * sdy[k]
-                            bsum += gk * rstd * (sdyx[k] - mean * sdy[k])
-                            dGamma[k] += rstd * (sdyx[k] - mean * sdy[k])
-                            dBeta[k] += sdy[k]
-                        }
-                        for k in (gi * perGroup)..<((gi + 1) * perGroup) {
-                            alpha[k] = Float(rstd * Double(gamma[k]))
-                            beta[k] = Float(-rstd * rstd * bsum / m)
-                            gammaTerm[k] = Float(rstd * rstd * mean * bsum / m - rstd * a / m)
-                        }
-                    }
-                    let output = out + b * pixels * c
-                    alpha.withUnsafeBufferPointer { al in beta.withUnsafeBufferPointer { be in gammaTerm.withUnsafeBufferPointer { ga in
-                        parallelChunks(pixels, grain: Swift.max(1, (1 << 14) / c)) { range in
-                            for p in range {
-                                let i = input + p * c, d = grad + p * c, o = output + p * c
-                                for k in 0..<c { o[k] = d[k] * al[k] + i[k] * be[k] + ga[k] }
-                            }
-                        }
-                    } } }
-                }
+        return Tensor.recording(result, inputs: [x, scale, offset]) { [statistics] g, needs in
+            var parameterGradients: (scale: [Double], offset: [Double]) = ([], [])
+            let dx: Tensor? = needs[0] ? Tensor.filled(shape: x.shape) { out in
+                parameterGradients = GroupNormKernel.backward(
+                    x.storage.pointer, outputGradient: g.storage.pointer, scale: scale.storage.pointer, offset: offset.storage.pointer,
+                    statistics: statistics, shape: kernelShape, silu: silu, inputGradient: out)
+            } : nil
+            if !needs[0] {
+                parameterGradients = GroupNormKernel.backward(
+                    x.storage.pointer, outputGradient: g.storage.pointer, scale: scale.storage.pointer, offset: offset.storage.pointer,
+                    statistics: statistics, shape: kernelShape, silu: silu, inputGradient: nil)
             }
-            return [needs[0] ? dx : nil,
-                    needs[1] ? Tensor(shape: [c], values: dGamma.map(Float.init)) : nil,
-                    needs[2] ? Tensor(shape: [c], values: dBeta.map(Float.init)) : nil]
+            return [dx,
+                    needs[1] ? Tensor(shape: [c], values: parameterGradients.scale.map(Float.init)) : nil,
+                    needs[2] ? Tensor(shape: [c], values: parameterGradients.offset.map(Float.init)) : nil]
         }
     }
 

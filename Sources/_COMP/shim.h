@@ -4,6 +4,7 @@
 #ifndef SR_OMP_SHIM_H
 #define SR_OMP_SHIM_H
 extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned int flags);
+extern void GOMP_barrier(void);
 extern int omp_get_thread_num(void);
 extern int omp_get_num_threads(void);
 extern void omp_set_num_threads(int);

@@ -23,4 +23,41 @@ struct ComputeThreadsTests {
         let serial = ComputeThreads.serially { withoutGradients { Tensor.conv2d(x, weights: w, padding: 1) } }
         #expect(parallel.scalars == serial.scalars)
     }
+
+    @Test("parallelTeam: every thread sees all writes made before a teamBarrier; inline and nested teams have one thread")
+    func teamBarrier() {
+        let threads = ComputeThreads.count
+        let slots = UnsafeMutablePointer<Int>.allocate(capacity: threads)
+        let seen = UnsafeMutablePointer<Int>.allocate(capacity: threads)
+        defer { slots.deallocate(); seen.deallocate() }
+        slots.initialize(repeating: 0, count: threads)
+        seen.initialize(repeating: -1, count: threads)
+        var teamSize = 0
+        parallelTeam(threads) { thread, team in
+            if thread == 0 { teamSize = team }
+            for _ in 0..<1000 * (thread + 1) { slots[thread] &+= 1 }   // the later threads finish later
+            SRSupport.teamBarrier(team)
+            var total = 0
+            for u in 0..<team { total += slots[u] }
+            seen[thread] = total
+        }
+        #expect(teamSize >= 1 && teamSize <= threads)
+        let expected = (1...teamSize).reduce(0) { $0 + 1000 * $1 }
+        #expect((0..<teamSize).allSatisfy { seen[$0] == expected }, "\((0..<teamSize).map { seen[$0] }) vs \(expected)")
+        // Inline (one thread) and nested inside another region: a team of one, whose barrier
+        // does not wait on the enclosing region's.
+        let inline = ComputeThreads.serially { () -> Int in
+            var size = 0
+            parallelTeam(4) { _, team in size = team; SRSupport.teamBarrier(team) }
+            return size
+        }
+        #expect(inline == 1)
+        let nested = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+        defer { nested.deallocate() }
+        nested.initialize(repeating: 0, count: 2)
+        parallelForEach(2) { i in
+            parallelTeam(2) { _, team in nested[i] = team; SRSupport.teamBarrier(team) }
+        }
+        #expect(nested[0] == 1 && (threads < 2 || nested[1] == 1))
+    }
 }

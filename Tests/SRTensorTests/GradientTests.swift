@@ -82,6 +82,16 @@ struct LayerGradientTests {
         expectGradients([x, gamma, beta], epsilon: 5e-3) { $0[0].groupNormalized(groups: 1, scale: $0[1], offset: $0[2]) }
     }
 
+    @Test("GroupNorm → SiLU fused: 6 channels (scalar loop) and 16 (8-lane loop)")
+    func groupNormSiLU() {
+        let x = testTensor([2, 3, 4, 6], seed: 47, lower: -2, upper: 3)
+        let gamma = testTensor([6], seed: 48, lower: 0.5, upper: 1.5), beta = testTensor([6], seed: 49)
+        expectGradients([x, gamma, beta], epsilon: 5e-3) { $0[0].groupNormalizedSiLU(groups: 3, scale: $0[1], offset: $0[2]) }
+        let wide = testTensor([2, 3, 2, 16], seed: 50, lower: -2, upper: 3)
+        let gamma16 = testTensor([16], seed: 51, lower: 0.5, upper: 1.5), beta16 = testTensor([16], seed: 52)
+        expectGradients([wide, gamma16, beta16], epsilon: 5e-3) { $0[0].groupNormalizedSiLU(groups: 4, scale: $0[1], offset: $0[2]) }
+    }
+
     @Test func layerNorm() {
         let x = testTensor([3, 4, 5], seed: 44), gamma = testTensor([5], seed: 45), beta = testTensor([5], seed: 46)
         expectGradients([x, gamma, beta], epsilon: 5e-3) { $0[0].layerNormalized(scale: $0[1], offset: $0[2]) }

@@ -41,6 +41,18 @@ struct PyTorchGoldenTests {
         check("dbeta", grads[2], f.tensor("grad_beta"))
     }
 
+    @Test("GroupNorm → SiLU, fused, against F.silu(F.group_norm(...))")
+    func groupNormSiLU() {
+        let f = EngineFixture.load("group_norm_silu")
+        let (x, g, b, probe) = (f.tensor("x"), f.tensor("gamma"), f.tensor("beta"), f.tensor("probe"))
+        let groups = f.int("groups")
+        let (_, grads) = valueAndGradient(at: [x, g, b]) { t in (t[0].groupNormalizedSiLU(groups: groups, scale: t[1], offset: t[2]) * probe).sum() }
+        check("out", x.groupNormalizedSiLU(groups: groups, scale: g, offset: b), f.tensor("out"))
+        check("dx", grads[0], f.tensor("grad_x"))
+        check("dgamma", grads[1], f.tensor("grad_gamma"))
+        check("dbeta", grads[2], f.tensor("grad_beta"))
+    }
+
     @Test func attention() {
         let f = EngineFixture.load("attention")
         let (q, k, v, probe) = (f.tensor("q"), f.tensor("k"), f.tensor("v"), f.tensor("probe"))

@@ -68,13 +68,18 @@ def run(case):
     if op == "groupnorm":
         n, h, w, c, groups = (case[x] for x in ("n", "h", "w", "c", "groups"))
         x, gamma, beta = torch.randn(n, c, h, w), torch.randn(c), torch.randn(c)
+        silu = case.get("activation") == "silu"   # GroupNorm then SiLU, as the U-Net blocks do
+
+        def norm(x, gamma, beta):
+            y = F.group_norm(x, groups, gamma, beta)
+            return F.silu(y) if silu else y
         if backward:
             g = torch.randn(n, c, h, w)
             xg, gg, bg = (t.clone().requires_grad_(True) for t in (x, gamma, beta))
-            forward = measure(lambda: F.group_norm(x, groups, gamma, beta))
-            return measure(lambda: torch.autograd.grad(F.group_norm(xg, groups, gg, bg), (xg, gg, bg), g)) - forward, 0
+            forward = measure(lambda: norm(x, gamma, beta))
+            return measure(lambda: torch.autograd.grad(norm(xg, gg, bg), (xg, gg, bg), g)) - forward, 0
         with torch.no_grad():
-            return measure(lambda: F.group_norm(x, groups, gamma, beta)), 0
+            return measure(lambda: norm(x, gamma, beta)), 0
     if op == "attention":
         n, tokens, c = case["n"], case["tokens"], case["c"]
         x = torch.randn(n, tokens, c)

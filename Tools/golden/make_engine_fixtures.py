@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes Tests/Fixtures/engine.json: forward values and gradients from PyTorch for the tensor
-engine's operations and layers (conv2d, group norm, attention, linear, upsampling, an SR3-style
+engine's operations and layers (conv2d, group norm, group norm + SiLU, attention, linear, upsampling, an SR3-style
 residual block with self-attention).
 
 Convention: activations are exported NHWC, conv weights OHWI (the Swift engine's layouts); the
@@ -160,6 +160,16 @@ for name, optimizer_type in {"adam": torch.optim.Adam, "adamw": torch.optim.Adam
         optimizer.step()
         steps.append(entry(p))
     cases[name] = {"p0": entry(p0), "grads": [entry(g) for g in grads], "steps": steps}
+
+# group norm followed by SiLU (the engine fuses the two: Tensor.groupNormalizedSiLU); 12 channels,
+# so the engine's 8-lane loop and its scalar tail both run. Drawn last, so the cases above keep
+# their values.
+x = torch.randn(2, 12, 5, 6) * 2 + 0.5
+gamma, beta = torch.randn(12), torch.randn(12)
+out, probe = run({"x": x, "g": gamma, "b": beta}, lambda x, g, b: F.silu(F.group_norm(x, 3, g, b, 1e-5)))
+cases["group_norm_silu"] = {"groups": 3, "x": entry(x, "nhwc"), "gamma": entry(gamma), "beta": entry(beta),
+                            "out": entry(out, "nhwc"), "probe": entry(probe, "nhwc"), "grad_x": entry(x.grad, "nhwc"),
+                            "grad_gamma": entry(gamma.grad), "grad_beta": entry(beta.grad)}
 
 path = os.path.join(ROOT, "Tests", "Fixtures", "engine.json")
 with open(path, "w") as f:

@@ -44,7 +44,7 @@ public final class SR3Block: Module, @unchecked Sendable {
     }
 
     public func callAsFunction<G: RandomNumberGenerator>(_ x: Tensor, using generator: inout G) -> Tensor {
-        conv(dropout(norm(x).silu(), using: &generator))
+        conv(dropout(norm.normalizedSiLU(x), using: &generator))
     }
 }
 

@@ -19,6 +19,12 @@ public final class GroupNorm: Module, @unchecked Sendable {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         input.groupNormalized(groups: groups, scale: weight.value, offset: bias.value, epsilon: epsilon)
     }
+
+    /// `self(input).silu()` fused into one pass (`Tensor.groupNormalizedSiLU`), forward and backward.
+    /// - Parameter input: `[N, H, W, C]`.
+    public func normalizedSiLU(_ input: Tensor) -> Tensor {
+        input.groupNormalizedSiLU(groups: groups, scale: weight.value, offset: bias.value, epsilon: epsilon)
+    }
 }
 
 /// Layer normalization over the last axis, as PyTorch's `nn.LayerNorm([C])`.
