@@ -89,13 +89,14 @@ enum OneDNN {
     /// Weights reordered into a primitive's layout, kept beside the weight tensor's storage (see
     /// `TensorStorage.derivedValue`): recomputed only when the weights change.
     final class ReorderedBuffer: @unchecked Sendable {
-        let pointer: UnsafeMutableRawPointer
+        private let block: AlignedBlock
         let md: dnnl_memory_desc_t
+        var pointer: UnsafeMutableRawPointer { block.pointer }
         init(md: dnnl_memory_desc_t) {
             self.md = md
-            pointer = UnsafeMutableRawPointer.allocate(byteCount: max(OneDNN.size(md), 64), alignment: 64)
+            block = AlignedBlock(byteCount: max(OneDNN.size(md), 64))
         }
-        deinit { pointer.deallocate() }
+        deinit { block.release() }
         var floats: UnsafeMutablePointer<Float> { pointer.bindMemory(to: Float.self, capacity: OneDNN.size(md) / 4) }
     }
 }
