@@ -44,7 +44,7 @@ let package = Package(
             // Prefer Debian's OpenMP build of OpenBLAS at run time (libopenblas0-openmp): one OpenMP
             // pool for oneDNN, OpenBLAS and the Swift loops. Without it, the default build is used.
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "/usr/lib/x86_64-linux-gnu/openblas-openmp"])]),
-        .target(name: "SRNN", dependencies: ["SRTensor"], exclude: ["README.md"]),
+        .target(name: "SRNN", dependencies: ["SRTensor", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRDiffusion", dependencies: ["SRTensor", "SRNN", "SRModels", "SRCheckpoint", "SRImage"], exclude: ["README.md"]),
         .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint"], exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),

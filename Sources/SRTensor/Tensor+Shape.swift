@@ -76,14 +76,16 @@ extension Tensor {
         let outer = outShape[..<axis].reduce(1, *), inner = outShape[(axis + 1)...].reduce(1, *)
         let result = Tensor.filled(shape: outShape) { out in
             let rowLength = outShape[axis] * inner
-            var offset = 0
-            for t in tensors {
-                let length = t.shape[axis] * inner
-                let src = t.storage.pointer
-                for o in 0..<outer {
-                    (out + o * rowLength + offset).update(from: src + o * length, count: length)
+            let sources = tensors.map { ($0.storage.pointer, $0.shape[axis] * inner) }
+            // Rows split across the threads (the U-Net's skip concatenations are megabytes each).
+            parallelChunks(outer, grain: Swift.max(1, (1 << 15) / Swift.max(rowLength, 1))) { rows in
+                for o in rows {
+                    var offset = 0
+                    for (src, length) in sources {
+                        (out + o * rowLength + offset).update(from: src + o * length, count: length)
+                        offset += length
+                    }
                 }
-                offset += length
             }
         }
         let sizes = tensors.map { $0.shape[axis] }
@@ -105,9 +107,11 @@ extension Tensor {
         outShape[axis] = length
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
         let result = Tensor.filled(shape: outShape) { out in
-            let src = storage.pointer
-            for o in 0..<outer {
-                (out + o * length * inner).update(from: src + (o * shape[axis] + start) * inner, count: length * inner)
+            let src = storage.pointer, span = shape[axis]
+            parallelChunks(outer, grain: Swift.max(1, (1 << 15) / Swift.max(length * inner, 1))) { rows in
+                for o in rows {
+                    (out + o * length * inner).update(from: src + (o * span + start) * inner, count: length * inner)
+                }
             }
         }
         let x = self

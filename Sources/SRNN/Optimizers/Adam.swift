@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 import SRTensor
 
 /// Adam and AdamW with PyTorch's semantics (`torch.optim.Adam`/`AdamW`, `amsgrad=False`,
@@ -57,23 +58,27 @@ public struct Adam: Sendable {
         for (path, parameter) in model.namedParameters() {
             guard let gradient = gradients[path] else { continue }
             precondition(gradient.shape == parameter.shape, "gradient \(gradient.shape) for \(path) \(parameter.shape)")
-            var m = firstMoments[path] ?? Tensor.zeros(parameter.shape)
-            var v = secondMoments[path] ?? Tensor.zeros(parameter.shape)
+            // Taken out of the dictionaries so that the updates below own them (no copy-on-write).
+            var m = firstMoments.removeValue(forKey: path) ?? Tensor.zeros(parameter.shape)
+            var v = secondMoments.removeValue(forKey: path) ?? Tensor.zeros(parameter.shape)
             var theta = parameter.value.detached
             let (b1, b2, eps, lr, wd, decoupled) = (beta1, beta2, epsilon, learningRate, weightDecay, decayMode == .decoupled)
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { mp in
                     v.withUnsafeMutableBufferPointer { vp in
                         theta.withUnsafeMutableBufferPointer { p in
-                            for i in 0..<p.count {
-                                var gi = g[i]
-                                if wd != 0 {
-                                    if decoupled { p[i] *= 1 - lr * wd } else { gi += wd * p[i] }
+                            // Elementwise, so split across the threads (the same results).
+                            parallelChunks(p.count) { range in
+                                for i in range {
+                                    var gi = g[i]
+                                    if wd != 0 {
+                                        if decoupled { p[i] *= 1 - lr * wd } else { gi += wd * p[i] }
+                                    }
+                                    mp[i] = b1 * mp[i] + (1 - b1) * gi
+                                    vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+                                    let denominator = vp[i].squareRoot() / correction2Root + eps
+                                    p[i] -= stepSize * mp[i] / denominator
                                 }
-                                mp[i] = b1 * mp[i] + (1 - b1) * gi
-                                vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                                let denominator = vp[i].squareRoot() / correction2Root + eps
-                                p[i] -= stepSize * mp[i] / denominator
                             }
                         }
                     }
