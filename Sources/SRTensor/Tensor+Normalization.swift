@@ -62,37 +62,19 @@ extension Tensor {
 }
 
 /// Per-channel sums over pixels of an `[pixels, channels]` block: Σ a and Σ a² (or Σ a·b when
-/// `second` is given), accumulated in Float over runs of 64 pixels and in Double across runs,
-/// split across cores.
+/// `second` is given), accumulated in Float over runs of 64 pixels and in Double across runs
+/// (`GroupNormKernel.accumulate`), split across cores.
 func channelSums(_ a: UnsafePointer<Float>, pixels: Int, channels c: Int, second b: UnsafePointer<Float>?) -> ([Double], [Double]) {
     let threads = Swift.min(Parallelism.threadCount, Swift.max(1, pixels * c / (1 << 14)))
     let partial = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c * threads)
     partial.initialize(repeating: 0, count: 2 * c * threads)
     defer { partial.deallocate() }
     parallelForEach(threads) { t in
-        let s1 = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
-        defer { s1.deallocate() }
-        let s2 = s1 + c
-        let d1 = partial + 2 * c * t, d2 = d1 + c
-        let start = pixels * t / threads, end = pixels * (t + 1) / threads
-        var p = start
-        while p < end {
-            let runEnd = Swift.min(p + 64, end)
-            s1.initialize(repeating: 0, count: 2 * c)
-            if let b {
-                for q in p..<runEnd {
-                    let row = a + q * c, other = b + q * c
-                    for k in 0..<c { s1[k] += row[k]; s2[k] += row[k] * other[k] }
-                }
-            } else {
-                for q in p..<runEnd {
-                    let row = a + q * c
-                    for k in 0..<c { s1[k] += row[k]; s2[k] += row[k] * row[k] }
-                }
-            }
-            for k in 0..<c { d1[k] += Double(s1[k]); d2[k] += Double(s2[k]) }
-            p = runEnd
-        }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
+        defer { scratch.deallocate() }
+        let d = partial + 2 * c * t
+        GroupNormKernel.accumulate(a, b, pixels: (pixels * t / threads)..<(pixels * (t + 1) / threads), channels: c,
+                                   scratch: scratch, sums: d, products: d + c)
     }
     var sums = [Double](repeating: 0, count: c), products = [Double](repeating: 0, count: c)
     for t in 0..<threads {

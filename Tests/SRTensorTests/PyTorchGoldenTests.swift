@@ -30,24 +30,18 @@ struct PyTorchGoldenTests {
         #expect(value.scalar.isFinite)
     }
 
-    @Test func groupNorm() {
-        let f = EngineFixture.load("group_norm")
+    /// "group_norm": F.group_norm; "group_norm_silu": F.silu(F.group_norm(...)) against the fused
+    /// `groupNormalizedSiLU`.
+    @Test("GroupNorm, and GroupNorm → SiLU fused", arguments: ["group_norm", "group_norm_silu"])
+    func groupNorm(_ name: String) {
+        let f = EngineFixture.load(name)
         let (x, g, b, probe) = (f.tensor("x"), f.tensor("gamma"), f.tensor("beta"), f.tensor("probe"))
         let groups = f.int("groups")
-        let (_, grads) = valueAndGradient(at: [x, g, b]) { t in (t[0].groupNormalized(groups: groups, scale: t[1], offset: t[2]) * probe).sum() }
-        check("out", x.groupNormalized(groups: groups, scale: g, offset: b), f.tensor("out"))
-        check("dx", grads[0], f.tensor("grad_x"))
-        check("dgamma", grads[1], f.tensor("grad_gamma"))
-        check("dbeta", grads[2], f.tensor("grad_beta"))
-    }
-
-    @Test("GroupNorm → SiLU, fused, against F.silu(F.group_norm(...))")
-    func groupNormSiLU() {
-        let f = EngineFixture.load("group_norm_silu")
-        let (x, g, b, probe) = (f.tensor("x"), f.tensor("gamma"), f.tensor("beta"), f.tensor("probe"))
-        let groups = f.int("groups")
-        let (_, grads) = valueAndGradient(at: [x, g, b]) { t in (t[0].groupNormalizedSiLU(groups: groups, scale: t[1], offset: t[2]) * probe).sum() }
-        check("out", x.groupNormalizedSiLU(groups: groups, scale: g, offset: b), f.tensor("out"))
+        let normalize: (Tensor, Tensor, Tensor) -> Tensor = name == "group_norm_silu"
+            ? { $0.groupNormalizedSiLU(groups: groups, scale: $1, offset: $2) }
+            : { $0.groupNormalized(groups: groups, scale: $1, offset: $2) }
+        let (_, grads) = valueAndGradient(at: [x, g, b]) { t in (normalize(t[0], t[1], t[2]) * probe).sum() }
+        check("out", normalize(x, g, b), f.tensor("out"))
         check("dx", grads[0], f.tensor("grad_x"))
         check("dgamma", grads[1], f.tensor("grad_gamma"))
         check("dbeta", grads[2], f.tensor("grad_beta"))

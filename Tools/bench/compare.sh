@@ -2,7 +2,8 @@
 # Runs the engine benchmark (Swift, release) and the same cases in PyTorch on the same machine in
 # one run, alternating the two for ROUNDS rounds (default 3; the machines here are shared and
 # noisy), and prints a Markdown table with the median time ratio Swift/PyTorch per case (< 1: the
-# Swift engine is faster). Needs a Python with torch: PYTHON=/path/to/python (default python3).
+# Swift engine is faster), and beside it the fastest round of each side (noise only ever adds
+# time). Needs a Python with torch: PYTHON=/path/to/python (default python3).
 # Usage: [ROUNDS=3] [PYTHON=python3] Tools/bench/compare.sh [--filter TEXT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,9 +23,10 @@ swift = [load(f"{out}/swift.{r}.jsonl") for r in range(1, rounds + 1)]
 torch = [{x["name"]: x for x in load(f"{out}/torch.{r}.jsonl")} for r in range(1, rounds + 1)]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 backend = next(iter(torch[0].values()))["backend"] if torch[0] else "?"
-print(f"CPU: {cpu}; threads: {swift[0][0]['threads'] if swift[0] else '?'}; reference: {backend}; {rounds} alternating rounds, medians\n")
-print("| case | Swift ms | Swift GFLOP/s | PyTorch ms | PyTorch GFLOP/s | time ratio Swift/PyTorch |")
-print("|---|---|---|---|---|---|")
+print(f"CPU: {cpu}; threads: {swift[0][0]['threads'] if swift[0] else '?'}; reference: {backend}; {rounds} alternating rounds, "
+      "medians of the rounds' medians; 'best' = the fastest round's median (the same statistic on both sides)\n")
+print("| case | Swift ms | Swift GFLOP/s | PyTorch ms | PyTorch GFLOP/s | time ratio Swift/PyTorch | best Swift GFLOP/s | best-round ratio |")
+print("|---|---|---|---|---|---|---|---|")
 for i, first in enumerate(swift[0]):
     name = first["name"]
     s_ms = statistics.median(r[i]["median_ms"] for r in swift)
@@ -34,5 +36,8 @@ for i, first in enumerate(swift[0]):
     t0 = torch[0].get(name, {})
     tm = statistics.median(t_ms) if t_ms else float("nan")
     ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
-    print(f"| {name} ({first['backend']}) | {s_ms:.3f} | {gf(s_ms, first)} | {tm:.3f} | {gf(tm, t0) if t0 else '-'} | {ratio} |")
+    s_best = min(r[i]["median_ms"] for r in swift)
+    best_ratio = f"{s_best / min(t_ms):.2f}" if t_ms else "-"
+    print(f"| {name} ({first['backend']}) | {s_ms:.3f} | {gf(s_ms, first)} | {tm:.3f} | {gf(tm, t0) if t0 else '-'} | {ratio} "
+          f"| {gf(s_best, first)} | {best_ratio} |")
 PY
