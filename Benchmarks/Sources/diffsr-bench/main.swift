@@ -1,6 +1,7 @@
 // diffsr-bench: times the tensor engine's kernels on the cases of Benchmarks/cases.json and prints
 // one JSON line per case (name, threads, backend, median milliseconds, GFLOP/s). Release builds only:
 //   swift build -c release --product diffsr-bench && .build/release/diffsr-bench [--cases FILE] [--threads N]
+//     [--filter TEXT] [--skip-alternatives]
 import Foundation
 import SRNN
 import SRTensor
