@@ -1,4 +1,5 @@
 import Foundation
+import SRSupport
 
 /// Which forward algorithm `Tensor.conv2d` may use, scoped with `withConvolutionAlgorithm`.
 public enum ConvolutionAlgorithm: Sendable {
@@ -27,9 +28,13 @@ extension Tensor {
     ///   - bias: `[K]` or nil.
     ///   - stride: the same along both axes.
     ///   - padding: zero padding `(top, bottom, left, right)`.
+    ///   - addend: added to the output: `[N, H', W', K]` (a residual) or `[N, 1, 1, K]` (a shift per
+    ///     batch element and channel, as the U-Net's noise embedding). Equal to `conv2d(…) + addend`;
+    ///     the Winograd path adds it as it writes the output tiles (one pass over the output less,
+    ///     forward and backward), the oneDNN path after the primitive.
     /// - Returns: `[N, H', W', K]` with H' = (H + top + bottom − kh)/stride + 1.
     public static func conv2d(_ input: Tensor, weights: Tensor, bias: Tensor? = nil, stride: Int = 1,
-                              padding: (top: Int, bottom: Int, left: Int, right: Int)) -> Tensor {
+                              padding: (top: Int, bottom: Int, left: Int, right: Int), adding addend: Tensor? = nil) -> Tensor {
         precondition(input.rank == 4 && weights.rank == 4, "conv2d needs NHWC input and OHWI weights, got \(input.shape) and \(weights.shape)")
         precondition(weights.shape[3] == input.shape[3], "conv2d: weights \(weights.shape) expect \(weights.shape[3]) input channels, input has \(input.shape[3])")
         if let bias { precondition(bias.shape == [weights.shape[0]], "conv2d: bias \(bias.shape) for \(weights.shape[0]) outputs") }
@@ -39,16 +44,27 @@ extension Tensor {
             strideY: stride, strideX: stride, padTop: padding.top, padBottom: padding.bottom,
             padLeft: padding.left, padRight: padding.right, hasBias: bias != nil)
         precondition(geometry.outputHeight > 0 && geometry.outputWidth > 0, "conv2d: empty output for \(geometry)")
-        let inputs = bias.map { [input, weights, $0] } ?? [input, weights]
         let outputShape = [geometry.batch, geometry.outputHeight, geometry.outputWidth, geometry.outputChannels]
+        let perSample = addend.map { $0.shape == [geometry.batch, 1, 1, geometry.outputChannels] } ?? false
+        if let addend {
+            precondition(addend.shape == outputShape || perSample,
+                         "conv2d: addend \(addend.shape) is neither the output's shape \(outputShape) nor [N, 1, 1, K]")
+        }
+        let inputs = [input, weights] + (bias.map { [$0] } ?? []) + (addend.map { [$0] } ?? [])
         let result: Tensor
         if ConvolutionAlgorithm.current == .automatic && WinogradConvolution.isApplicable(geometry) {
             result = Tensor.filled(shape: outputShape) { out in
-                WinogradConvolution.forward(input: input, weights: weights, bias: bias, geometry: geometry, output: out)
+                let terms = WinogradConvolution.OutputTerms(bias: bias.map { UnsafeRawPointer($0.storage.pointer) },
+                                                            addend: addend.map { UnsafeRawPointer($0.storage.pointer) },
+                                                            perSample: perSample)
+                WinogradConvolution.forward(input: input, weights: weights, terms: terms, geometry: geometry, output: out)
             }
         } else {
             result = Tensor.filled(shape: outputShape) { out in
                 ConvolutionPlan.plan(for: geometry).runForward(input: input, weights: weights, bias: bias, output: out)
+                if let addend {
+                    addInPlace(out, addend, pixels: geometry.outputHeight * geometry.outputWidth, perSample: perSample)
+                }
             }
         }
         return recording(result, inputs: inputs) { g, needs in
@@ -90,12 +106,34 @@ extension Tensor {
                 gradients[1] = weightsGradient
                 if bias != nil { gradients[2] = biasGradient }
             }
+            if addend != nil, needs[inputs.count - 1] {   // ∂/∂addend: g, or its sum over H', W'
+                gradients[inputs.count - 1] = perSample ? g.sum(alongAxes: [1, 2], keepingDimensions: true) : g
+            }
             return gradients
         }
     }
 
-    /// Convolution with "same"-style symmetric padding `padding` on all sides.
-    public static func conv2d(_ input: Tensor, weights: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
-        conv2d(input, weights: weights, bias: bias, stride: stride, padding: (padding, padding, padding, padding))
+    /// out (`[N, H', W', K]`, `pixels` = H'·W') += addend: the same shape, or `[N, 1, 1, K]`
+    /// broadcast over H', W'.
+    private static func addInPlace(_ out: UnsafeMutablePointer<Float>, _ addend: Tensor, pixels: Int, perSample: Bool) {
+        let a = addend.storage.pointer
+        if !perSample {
+            parallelChunks(addend.count) { range in for i in range { out[i] += a[i] } }
+            return
+        }
+        let (batch, k) = (addend.shape[0], addend.shape[3])
+        parallelChunks(batch * pixels, grain: Swift.max(1, (1 << 14) / k)) { range in
+            for p in range {
+                let shift = a + (p / pixels) * k, o = out + p * k
+                for c in 0..<k { o[c] += shift[c] }
+            }
+        }
+    }
+
+    /// Convolution with "same"-style symmetric padding `padding` on all sides (and an optional
+    /// `addend`, as above).
+    public static func conv2d(_ input: Tensor, weights: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                              adding addend: Tensor? = nil) -> Tensor {
+        conv2d(input, weights: weights, bias: bias, stride: stride, padding: (padding, padding, padding, padding), adding: addend)
     }
 }

@@ -70,11 +70,9 @@ final class ResidualBlock: Module, @unchecked Sendable {
         attention = Attention2D(channels: channels, heads: 1, groups: 32, using: &generator)
     }
     func callAsFunction(_ x: Tensor, _ e: Tensor) -> Tensor {
-        var h = conv1(norm1.normalizedSiLU(x))
         let shift = noise(e)
-        h = h + shift.reshaped(to: [shift.shape[0], 1, 1, shift.shape[1]])
-        h = conv2(norm2.normalizedSiLU(h)) + x
-        return attention(h)
+        let h = conv1(norm1.normalizedSiLU(x), adding: shift.reshaped(to: [shift.shape[0], 1, 1, shift.shape[1]]))
+        return attention(conv2(norm2.normalizedSiLU(h), adding: x))
     }
 }
 

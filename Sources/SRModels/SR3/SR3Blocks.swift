@@ -46,6 +46,12 @@ public final class SR3Block: Module, @unchecked Sendable {
     public func callAsFunction<G: RandomNumberGenerator>(_ x: Tensor, using generator: inout G) -> Tensor {
         conv(dropout(norm.normalizedSiLU(x), using: &generator))
     }
+
+    /// `self(x) + addend`, the addition fused into the convolution (`Conv2D.callAsFunction(_:adding:)`);
+    /// `addend` is `[N, H, W, out]` or `[N, 1, 1, out]`.
+    public func callAsFunction<G: RandomNumberGenerator>(_ x: Tensor, adding addend: Tensor, using generator: inout G) -> Tensor {
+        conv(dropout(norm.normalizedSiLU(x), using: &generator), adding: addend)
+    }
 }
 
 /// The reference's `ResnetBlock`: Block1 → + Linear(noise embedding) per channel (additive FiLM,
@@ -67,12 +73,11 @@ public final class SR3ResnetBlock: Module, @unchecked Sendable {
             ? Conv2D(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1, using: &generator) : nil
     }
 
+    /// The noise shift and the residual are added inside block1's and block2's convolutions.
     public func callAsFunction<G: RandomNumberGenerator>(_ x: Tensor, embedding: Tensor, using generator: inout G) -> Tensor {
-        var h = block1(x, using: &generator)
         let shift = noise(embedding)
-        h = h + shift.reshaped(to: [shift.shape[0], 1, 1, shift.shape[1]])
-        h = block2(h, using: &generator)
-        return h + (resConv.map { $0(x) } ?? x)
+        let h = block1(x, adding: shift.reshaped(to: [shift.shape[0], 1, 1, shift.shape[1]]), using: &generator)
+        return block2(h, adding: resConv.map { $0(x) } ?? x, using: &generator)
     }
 }
 

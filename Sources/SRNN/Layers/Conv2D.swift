@@ -22,4 +22,13 @@ public final class Conv2D: Module, @unchecked Sendable {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         Tensor.conv2d(input, weights: weight.value, bias: bias?.value, stride: stride, padding: padding)
     }
+
+    /// `self(input) + addend`, the addition fused into the convolution where it can be
+    /// (`Tensor.conv2d(…, adding:)`).
+    /// - Parameters:
+    ///   - input: `[N, H, W, in]`.
+    ///   - addend: `[N, H', W', out]` (a residual) or `[N, 1, 1, out]` (a per-sample shift).
+    public func callAsFunction(_ input: Tensor, adding addend: Tensor) -> Tensor {
+        Tensor.conv2d(input, weights: weight.value, bias: bias?.value, stride: stride, padding: padding, adding: addend)
+    }
 }

@@ -324,11 +324,21 @@ enum WinogradConvolution {
         }
     }
 
-    /// out = conv(input, weights) + bias for an applicable geometry.
-    static func forward(input: Tensor, weights: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry,
+    /// What is added to the convolution as its output tiles are written: the bias `[K]`, and an
+    /// addend — the whole output's shape `[N, H', W', K]` (a residual) or `[N, 1, 1, K]` (one shift
+    /// per batch element and channel, `perSample`). Pointers into tensors the caller keeps alive.
+    struct OutputTerms {
+        var bias: UnsafeRawPointer? = nil
+        var addend: UnsafeRawPointer? = nil
+        var perSample = false
+        static var none: OutputTerms { OutputTerms() }
+    }
+
+    /// out = conv(input, weights) + bias (+ addend) for an applicable geometry.
+    static func forward(input: Tensor, weights: Tensor, terms: OutputTerms, geometry g: ConvolutionGeometry,
                         output: UnsafeMutablePointer<Float>) {
         let u = filters(weights, inputChannels: g.inputChannels, outputChannels: g.outputChannels)
-        run(input: input, filters: u.pointer, bias: bias, geometry: g, output: output)
+        run(input: input, filters: u.pointer, terms: terms, geometry: g, output: output)
     }
 
     /// The geometry of the backward-data pass of `g` as a convolution: the output gradient
@@ -353,10 +363,10 @@ enum WinogradConvolution {
                              inputGradient: UnsafeMutablePointer<Float>) {
         let t = backwardDataGeometry(g)!
         let u = filters(weights, inputChannels: g.inputChannels, outputChannels: g.outputChannels, transposed: true)
-        run(input: outputGradient, filters: u.pointer, bias: nil, geometry: t, output: inputGradient)
+        run(input: outputGradient, filters: u.pointer, terms: .none, geometry: t, output: inputGradient)
     }
 
-    /// out = conv(input, U) + bias with filters already transformed (`[36][C][K]` for `g`).
+    /// out = conv(input, U) + `terms` with filters already transformed (`[36][C][K]` for `g`).
     ///
     /// Each thread runs the whole pipeline on its own blocks of tiles — input transform, the 36
     /// GEMMs `[tiles × C] × [C × K]` (single-threaded inside the parallel region), output
@@ -364,19 +374,18 @@ enum WinogradConvolution {
     /// on each other between the phases (the shared-block version spent 16 % of a 64-channel
     /// 256² convolution in OpenMP's barriers). Measured against it, alternating runs on 2 cores:
     /// 0.80× the time at 64 channels and 256², 0.90× at 128², the SR3 training step 0.93–0.97×.
-    static func run(input: Tensor, filters u: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvolutionGeometry,
+    static func run(input: Tensor, filters u: UnsafeMutablePointer<Float>, terms: OutputTerms, geometry g: ConvolutionGeometry,
                     output: UnsafeMutablePointer<Float>) {
         let (c, k) = (g.inputChannels, g.outputChannels)
         let grid = TileGrid(g), tiles = grid.count
         let threads = ComputeThreads.count
         guard grid.usesThreadBlocks(inputChannels: c, outputChannels: k, threads: threads) else {
-            return runSharedBlocks(input: input, filters: u, bias: bias, geometry: g, output: output)
+            return runSharedBlocks(input: input, filters: u, terms: terms, geometry: g, output: output)
         }
         let perBlock = grid.tilesPerThreadBlock(inputChannels: c, outputChannels: k)
         let blocks = (tiles + perBlock - 1) / perBlock
         let inputLayout = TileLayout.tileMajor(channels: c), outputLayout = TileLayout.tileMajor(channels: k)
         let x = UnsafeRawPointer(input.storage.pointer)
-        let biasPointer = bias.map { UnsafeRawPointer($0.storage.pointer) }
         let out = UnsafeMutableRawPointer(output)
         parallelChunks(blocks, grain: 1) { range in
             let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * c)
@@ -391,21 +400,22 @@ enum WinogradConvolution {
                               lda: inputLayout.rowFloats, ldc: outputLayout.rowFloats)
                 }
                 transformOutputTiles(UnsafeRawPointer(m), geometry: g, first: first, count: count, layout: outputLayout,
-                                     bias: biasPointer, into: out)
+                                     terms: terms, into: out)
             }
         }
     }
 
-    /// M (`layout`, K channels) of tiles `first..<first+count` → their 4×4 output tiles (+ bias),
-    /// on the calling thread. Each column of M is transformed as it is loaded (Aᵀ m), then each
-    /// row (· A); full tiles store without per-column checks.
+    /// M (`layout`, K channels) of tiles `first..<first+count` → their 4×4 output tiles (+ the
+    /// bias and addend of `terms`), on the calling thread. Each column of M is transformed as it is
+    /// loaded (Aᵀ m), then each row (· A); full tiles store without per-column checks.
     static func transformOutputTiles(_ mRaw: UnsafeRawPointer, geometry g: ConvolutionGeometry, first: Int, count: Int,
-                                     layout: TileLayout, bias biasPointer: UnsafeRawPointer?, into out: UnsafeMutableRawPointer) {
+                                     layout: TileLayout, terms: OutputTerms, into out: UnsafeMutableRawPointer) {
         let k = g.outputChannels
         let planeBytes = layout.planeBytes, tileBytes = layout.tileBytes
         let (oh, ow) = (g.outputHeight, g.outputWidth)
         let grid = TileGrid(g)
         let pixelBytes = k &* 4, rowBytes = ow &* k &* 4
+        let residual = terms.perSample ? nil : terms.addend
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 24) { t in
             for local in 0..<count {
                 let tile = first + local
@@ -424,19 +434,31 @@ enum WinogradConvolution {
                             q.loadUnaligned(fromByteOffset: 30 &* planeBytes, as: Vector.self))
                         (t[j], t[6 + j], t[12 + j], t[18 + j]) = r
                     }
-                    let b = biasPointer.map { $0.loadUnaligned(fromByteOffset: k0 * 4, as: Vector.self) } ?? .zero
+                    var b = terms.bias.map { $0.loadUnaligned(fromByteOffset: k0 * 4, as: Vector.self) } ?? .zero
+                    if terms.perSample, let shift = terms.addend {
+                        b += shift.loadUnaligned(fromByteOffset: (n &* k &+ k0) &* 4, as: Vector.self)
+                    }
                     for i in 0..<rows {
                         let r = i * 6
                         let y = outputTransform(t[r], t[r + 1], t[r + 2], t[r + 3], t[r + 4], t[r + 5])
-                        let o = out + (origin &+ i &* rowBytes &+ k0 &* 4)
-                        o.storeBytes(of: y.0 + b, as: Vector.self)
+                        let offset = origin &+ i &* rowBytes &+ k0 &* 4
+                        var v = (y.0 + b, y.1 + b, y.2 + b, y.3 + b)
+                        if let residual {
+                            let q = residual + offset
+                            v.0 += q.loadUnaligned(as: Vector.self)
+                            if columns > 1 { v.1 += q.loadUnaligned(fromByteOffset: pixelBytes, as: Vector.self) }
+                            if columns > 2 { v.2 += q.loadUnaligned(fromByteOffset: 2 &* pixelBytes, as: Vector.self) }
+                            if columns > 3 { v.3 += q.loadUnaligned(fromByteOffset: 3 &* pixelBytes, as: Vector.self) }
+                        }
+                        let o = out + offset
+                        o.storeBytes(of: v.0, as: Vector.self)
                         if columns == 4 {
-                            o.storeBytes(of: y.1 + b, toByteOffset: pixelBytes, as: Vector.self)
-                            o.storeBytes(of: y.2 + b, toByteOffset: 2 &* pixelBytes, as: Vector.self)
-                            o.storeBytes(of: y.3 + b, toByteOffset: 3 &* pixelBytes, as: Vector.self)
+                            o.storeBytes(of: v.1, toByteOffset: pixelBytes, as: Vector.self)
+                            o.storeBytes(of: v.2, toByteOffset: 2 &* pixelBytes, as: Vector.self)
+                            o.storeBytes(of: v.3, toByteOffset: 3 &* pixelBytes, as: Vector.self)
                         } else {
-                            if columns > 1 { o.storeBytes(of: y.1 + b, toByteOffset: pixelBytes, as: Vector.self) }
-                            if columns > 2 { o.storeBytes(of: y.2 + b, toByteOffset: 2 &* pixelBytes, as: Vector.self) }
+                            if columns > 1 { o.storeBytes(of: v.1, toByteOffset: pixelBytes, as: Vector.self) }
+                            if columns > 2 { o.storeBytes(of: v.2, toByteOffset: 2 &* pixelBytes, as: Vector.self) }
                         }
                     }
                 }
@@ -447,7 +469,7 @@ enum WinogradConvolution {
     /// `run` for grids too small to give every thread two blocks of its own (deep layers at low
     /// resolution): the threads share each block — the transform of its tiles, its 36 GEMMs (one
     /// per thread at a time), the output transform — with a barrier between the phases.
-    static func runSharedBlocks(input: Tensor, filters u: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvolutionGeometry,
+    static func runSharedBlocks(input: Tensor, filters u: UnsafeMutablePointer<Float>, terms: OutputTerms, geometry g: ConvolutionGeometry,
                                 output: UnsafeMutablePointer<Float>) {
         let (c, k) = (g.inputChannels, g.outputChannels)
         let grid = TileGrid(g), tiles = grid.count
@@ -456,7 +478,6 @@ enum WinogradConvolution {
         let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * k)
         defer { v.deallocate(); m.deallocate() }
         let x = UnsafeRawPointer(input.storage.pointer)
-        let biasPointer = bias.map { UnsafeRawPointer($0.storage.pointer) }
         let out = UnsafeMutableRawPointer(output)
         for first in stride(from: 0, to: tiles, by: perBlock) {
             let count = min(perBlock, tiles - first)
@@ -468,10 +489,10 @@ enum WinogradConvolution {
                 BLAS.gemm(v + xi * inputLayout.planeFloats, u + xi * c * k, m + xi * outputLayout.planeFloats, m: count, n: k, k: c,
                           lda: inputLayout.rowFloats, ldc: outputLayout.rowFloats)
             }
-            // M → 4×4 output tiles (+ bias).
+            // M → 4×4 output tiles (+ bias and addend).
             parallelChunks(count, grain: 4) { range in
                 transformOutputTiles(UnsafeRawPointer(m) + range.lowerBound * outputLayout.tileBytes, geometry: g,
-                                     first: first + range.lowerBound, count: range.count, layout: outputLayout, bias: biasPointer, into: out)
+                                     first: first + range.lowerBound, count: range.count, layout: outputLayout, terms: terms, into: out)
             }
         }
     }
