@@ -35,16 +35,13 @@ extension Tensor {
         }
         return Tensor.recording(result, inputs: [x, scale, offset]) { [statistics] g, needs in
             var parameterGradients: (scale: [Double], offset: [Double]) = ([], [])
-            let dx: Tensor? = needs[0] ? Tensor.filled(shape: x.shape) { out in
+            func backward(into dx: UnsafeMutablePointer<Float>?) {
                 parameterGradients = GroupNormKernel.backward(
                     x.storage.pointer, outputGradient: g.storage.pointer, scale: scale.storage.pointer, offset: offset.storage.pointer,
-                    statistics: statistics, shape: kernelShape, silu: silu, inputGradient: out)
-            } : nil
-            if !needs[0] {
-                parameterGradients = GroupNormKernel.backward(
-                    x.storage.pointer, outputGradient: g.storage.pointer, scale: scale.storage.pointer, offset: offset.storage.pointer,
-                    statistics: statistics, shape: kernelShape, silu: silu, inputGradient: nil)
+                    statistics: statistics, shape: kernelShape, silu: silu, inputGradient: dx)
             }
+            let dx: Tensor? = needs[0] ? Tensor.filled(shape: x.shape) { backward(into: $0) } : nil
+            if !needs[0] { backward(into: nil) }
             return [dx,
                     needs[1] ? Tensor(shape: [c], values: parameterGradients.scale.map(Float.init)) : nil,
                     needs[2] ? Tensor(shape: [c], values: parameterGradients.offset.map(Float.init)) : nil]

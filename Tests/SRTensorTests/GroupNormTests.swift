@@ -32,4 +32,19 @@ struct GroupNormKernelTests {
         #expect(relativeError(serial, fused) < 1e-6, "serial forward: \(relativeError(serial, fused))")
         #expect(relativeError(serialGradients[0], fusedGradients[0]) < 1e-5)
     }
+
+    @Test("γ and β gradients without an input gradient (an untracked input) equal those with it")
+    func parameterGradientsAlone() {
+        let x = testTensor([2, 8, 8, 32], seed: 65, lower: -2, upper: 2)
+        let gamma = testTensor([32], seed: 66, lower: 0.5, upper: 1.5), beta = testTensor([32], seed: 67)
+        let probe = testTensor([2, 8, 8, 32], seed: 68)
+        for silu in [false, true] {
+            func loss(_ x: Tensor, _ g: Tensor, _ b: Tensor) -> Tensor {
+                ((silu ? x.groupNormalizedSiLU(groups: 8, scale: g, offset: b) : x.groupNormalized(groups: 8, scale: g, offset: b)) * probe).sum()
+            }
+            let all = valueAndGradient(at: [x, gamma, beta]) { p in loss(p[0], p[1], p[2]) }.1
+            let parameters = valueAndGradient(at: [gamma, beta]) { p in loss(x, p[0], p[1]) }.1
+            #expect(relativeError(parameters[0], all[1]) < 1e-6 && relativeError(parameters[1], all[2]) < 1e-6, "silu \(silu)")
+        }
+    }
 }
