@@ -103,24 +103,32 @@ extension Tensor {
         return sum(alongAxes: axes, keepingDimensions: false).reshaped(to: target)
     }
 
+    // Elementwise arithmetic with NumPy broadcasting: shapes are aligned from the last axis, and an
+    // axis of size 1 (or a missing leading axis) stretches to the other operand's size; the result
+    // has the broadcast shape. Each gradient is summed back to its operand's shape.
+
+    /// a + b, broadcast (see above).
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         recording(broadcasting(AddOperation.self, a, b), inputs: [a, b]) { g, needs in
             [needs[0] ? g.summed(toShape: a.shape) : nil, needs[1] ? g.summed(toShape: b.shape) : nil]
         }
     }
 
+    /// a − b, broadcast.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         recording(broadcasting(SubtractOperation.self, a, b), inputs: [a, b]) { g, needs in
             [needs[0] ? g.summed(toShape: a.shape) : nil, needs[1] ? (-g).summed(toShape: b.shape) : nil]
         }
     }
 
+    /// a · b elementwise, broadcast.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         recording(broadcasting(MultiplyOperation.self, a, b), inputs: [a, b]) { g, needs in
             [needs[0] ? (g * b).summed(toShape: a.shape) : nil, needs[1] ? (g * a).summed(toShape: b.shape) : nil]
         }
     }
 
+    /// a / b elementwise, broadcast.
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         recording(broadcasting(DivideOperation.self, a, b), inputs: [a, b]) { g, needs in
             [needs[0] ? (g / b).summed(toShape: a.shape) : nil,
@@ -128,7 +136,10 @@ extension Tensor {
         }
     }
 
+    /// −a elementwise.
     public static prefix func - (a: Tensor) -> Tensor { a * Tensor(-1) }
+
+    // With a scalar: the scalar broadcasts to the tensor's shape.
 
     public static func + (a: Tensor, b: Float) -> Tensor { a + Tensor(b) }
     public static func - (a: Tensor, b: Float) -> Tensor { a - Tensor(b) }

@@ -13,6 +13,8 @@ public final class Attention2D: Module, @unchecked Sendable {
     public let out: Conv2D
     public let heads: Int
 
+    /// `channels` split into `heads` heads; GroupNorm with `groups` groups; convolutions with
+    /// PyTorch's default initialization.
     public init<G: RandomNumberGenerator>(channels: Int, heads: Int = 1, groups: Int = 32, using generator: inout G) {
         precondition(channels % heads == 0, "\(channels) channels do not split into \(heads) heads")
         norm = GroupNorm(groups: groups, channels: channels)

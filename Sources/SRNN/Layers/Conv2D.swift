@@ -9,6 +9,8 @@ public final class Conv2D: Module, @unchecked Sendable {
     public let stride: Int
     public let padding: Int
 
+    /// A square `kernelSize` kernel, the same `stride` and zero `padding` on both axes; PyTorch's
+    /// default initialization (uniform in ±1/√(in·k²)).
     public init<G: RandomNumberGenerator>(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1,
                                           padding: Int = 0, bias: Bool = true, using generator: inout G) {
         let fanIn = inputChannels * kernelSize * kernelSize

@@ -6,6 +6,7 @@ public final class Linear: Module, @unchecked Sendable {
     public let weight: Parameter
     public let bias: Parameter?
 
+    /// PyTorch's default initialization: weight and bias uniform in ±1/√in.
     public init<G: RandomNumberGenerator>(inputFeatures: Int, outputFeatures: Int, bias: Bool = true, using generator: inout G) {
         weight = Parameter(Initializer.pytorchDefault([outputFeatures, inputFeatures], fanIn: inputFeatures, using: &generator))
         self.bias = bias ? Parameter(Initializer.pytorchDefault([outputFeatures], fanIn: inputFeatures, using: &generator)) : nil

@@ -7,6 +7,7 @@ public final class GroupNorm: Module, @unchecked Sendable {
     public let groups: Int
     public let epsilon: Float
 
+    /// γ = 1, β = 0 (`[channels]` each), as PyTorch initializes them; `groups` divides `channels`.
     public init(groups: Int, channels: Int, epsilon: Float = 1e-5) {
         precondition(channels % groups == 0, "\(channels) channels do not split into \(groups) groups")
         weight = Parameter(Tensor.ones([channels]))
@@ -33,12 +34,14 @@ public final class LayerNorm: Module, @unchecked Sendable {
     public let bias: Parameter
     public let epsilon: Float
 
+    /// γ = 1, β = 0 (`[features]` each), as PyTorch initializes them.
     public init(features: Int, epsilon: Float = 1e-5) {
         weight = Parameter(Tensor.ones([features]))
         bias = Parameter(Tensor.zeros([features]))
         self.epsilon = epsilon
     }
 
+    /// - Parameter input: `[..., features]`. - Returns: the same shape.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         input.layerNormalized(scale: weight.value, offset: bias.value, epsilon: epsilon)
     }
