@@ -110,3 +110,21 @@ public func parallelTeam(_ threads: Int, _ body: (_ thread: Int, _ team: Int) ->
 /// enclosing region's barrier.
 @inline(__always)
 public func teamBarrier(_ team: Int) { if team > 1 { GOMP_barrier() } }
+
+/// Hands out the item numbers 0, 1, 2, … below `count` to the threads of a `parallelTeam`, each
+/// number once: a thread asks for the next item when it is done with one, so a thread slowed down
+/// (by the other work of a shared host, or by a heavier item) takes fewer items instead of holding
+/// the others at the end of the region, as a static split would.
+public final class WorkQueue: Sendable {
+    public let count: Int
+    private let claimed = Atomic<Int>(0)
+
+    public init(count: Int) { self.count = count }
+
+    /// The next unclaimed item, or nil when every item has been handed out.
+    @inline(__always)
+    public func next() -> Int? {
+        let item = claimed.add(1, ordering: .relaxed).oldValue
+        return item < count ? item : nil
+    }
+}

@@ -60,4 +60,18 @@ struct ComputeThreadsTests {
         }
         #expect(nested[0] == 1 && (threads < 2 || nested[1] == 1))
     }
+
+    @Test("WorkQueue hands every item out exactly once across a team, then nil")
+    func workQueue() {
+        let count = 10_000
+        let seen = UnsafeMutablePointer<Int>.allocate(capacity: count)
+        defer { seen.deallocate() }
+        seen.initialize(repeating: 0, count: count)
+        let queue = WorkQueue(count: count)
+        parallelTeam(ComputeThreads.count) { _, _ in
+            while let item = queue.next() { seen[item] += 1 }   // each item is one thread's alone
+        }
+        #expect((0..<count).allSatisfy { seen[$0] == 1 })
+        #expect(queue.next() == nil && WorkQueue(count: 0).next() == nil)
+    }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import SRSupport
-import Synchronization
 
 /// 3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016,
 /// "Fast Algorithms for Convolutional Neural Networks"): each 6×6 input tile and each 3×3 filter
@@ -375,8 +374,8 @@ enum WinogradConvolution {
     /// on each other between the phases (the shared-block version spent 16 % of a 64-channel
     /// 256² convolution in OpenMP's barriers). Measured against it, alternating runs on 2 cores:
     /// 0.80× the time at 64 channels and 256², 0.90× at 128², the SR3 training step 0.93–0.97×.
-    /// The threads claim blocks one at a time from a shared counter (measured against a static
-    /// split, fastest of 5 alternating runs on a noisy host: 0.85–1.01×, most cases 0.95–0.98×).
+    /// The threads claim blocks one at a time (`WorkQueue`; measured against a static split,
+    /// fastest of 5 alternating runs on a noisy host: 0.85–1.01×, most cases 0.95–0.98×).
     static func run(input: Tensor, filters u: UnsafeMutablePointer<Float>, terms: OutputTerms, geometry g: ConvolutionGeometry,
                     output: UnsafeMutablePointer<Float>) {
         let (c, k) = (g.inputChannels, g.outputChannels)
@@ -390,15 +389,12 @@ enum WinogradConvolution {
         let inputLayout = TileLayout.tileMajor(channels: c), outputLayout = TileLayout.tileMajor(channels: k)
         let x = UnsafeRawPointer(input.storage.pointer)
         let out = UnsafeMutableRawPointer(output)
-        // Each thread claims the next block when it is done with one, so a thread slowed down (by
-        // the other work of a shared host, or by a heavier border block) does fewer blocks rather
-        // than holding the other at the end of the region.
-        let next = Atomic<Int>(0)
+        let queue = WorkQueue(count: blocks)   // each thread claims the next block when done with one
         parallelTeam(threads) { _, _ in
             let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * c)
             let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * perBlock * k)
             defer { v.deallocate(); m.deallocate() }
-            while case let block = next.add(1, ordering: .relaxed).oldValue, block < blocks {
+            while let block = queue.next() {
                 let first = block * perBlock, count = min(perBlock, tiles - first)
                 transformInputTiles(x, geometry: g, first: first, count: count, into: UnsafeMutableRawPointer(v),
                                     layout: inputLayout, parallel: false)
