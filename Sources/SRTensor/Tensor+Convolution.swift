@@ -1,5 +1,4 @@
 import Foundation
-import SRSupport
 
 /// Which forward algorithm `Tensor.conv2d` may use, scoped with `withConvolutionAlgorithm`.
 public enum ConvolutionAlgorithm: Sendable {
@@ -31,7 +30,7 @@ extension Tensor {
     ///   - addend: added to the output: `[N, H', W', K]` (a residual) or `[N, 1, 1, K]` (a shift per
     ///     batch element and channel, as the U-Net's noise embedding). Equal to `conv2d(…) + addend`;
     ///     the Winograd path adds it as it writes the output tiles (one pass over the output less,
-    ///     forward and backward), the oneDNN path after the primitive.
+    ///     forward and backward), the oneDNN path with the broadcasting addition after the primitive.
     /// - Returns: `[N, H', W', K]` with H' = (H + top + bottom − kh)/stride + 1.
     public static func conv2d(_ input: Tensor, weights: Tensor, bias: Tensor? = nil, stride: Int = 1,
                               padding: (top: Int, bottom: Int, left: Int, right: Int), adding addend: Tensor? = nil) -> Tensor {
@@ -60,12 +59,11 @@ extension Tensor {
                 WinogradConvolution.forward(input: input, weights: weights, terms: terms, geometry: geometry, output: out)
             }
         } else {
-            result = Tensor.filled(shape: outputShape) { out in
+            let convolved = Tensor.filled(shape: outputShape) { out in
                 ConvolutionPlan.plan(for: geometry).runForward(input: input, weights: weights, bias: bias, output: out)
-                if let addend {
-                    addInPlace(out, addend, pixels: geometry.outputHeight * geometry.outputWidth, perSample: perSample)
-                }
             }
+            // Broadcasting covers both addend shapes; the graph is recorded below as one operation.
+            result = addend.map { broadcasting(AddOperation.self, convolved, $0) } ?? convolved
         }
         return recording(result, inputs: inputs) { g, needs in
             let plan = ConvolutionPlan.plan(for: geometry)
@@ -110,23 +108,6 @@ extension Tensor {
                 gradients[inputs.count - 1] = perSample ? g.sum(alongAxes: [1, 2], keepingDimensions: true) : g
             }
             return gradients
-        }
-    }
-
-    /// out (`[N, H', W', K]`, `pixels` = H'·W') += addend: the same shape, or `[N, 1, 1, K]`
-    /// broadcast over H', W'.
-    private static func addInPlace(_ out: UnsafeMutablePointer<Float>, _ addend: Tensor, pixels: Int, perSample: Bool) {
-        let a = addend.storage.pointer
-        if !perSample {
-            parallelChunks(addend.count) { range in for i in range { out[i] += a[i] } }
-            return
-        }
-        let (batch, k) = (addend.shape[0], addend.shape[3])
-        parallelChunks(batch * pixels, grain: Swift.max(1, (1 << 14) / k)) { range in
-            for p in range {
-                let shift = a + (p / pixels) * k, o = out + p * k
-                for c in 0..<k { o[c] += shift[c] }
-            }
         }
     }
 
