@@ -32,18 +32,6 @@ public enum ComputeThreads {
     }
 }
 
-/// The work of one `parallelChunks` call, handed to the OpenMP threads.
-private final class ChunkedWork {
-    let count: Int
-    let chunks: Int
-    let body: (Range<Int>) -> Void
-    init(count: Int, chunks: Int, body: @escaping (Range<Int>) -> Void) {
-        self.count = count
-        self.chunks = chunks
-        self.body = body
-    }
-}
-
 /// Runs `body(range)` over `0..<count` split into contiguous chunks across `ComputeThreads.count`
 /// threads when there is at least `grain` work per chunk; otherwise inline. Chunks must write
 /// disjoint outputs. The threads are OpenMP's (`GOMP_parallel`), the pool oneDNN also uses.
@@ -55,18 +43,11 @@ public func parallelChunks(_ count: Int, grain: Int = 1 << 14, _ body: (Range<In
         return
     }
     let chunks = min(threads, (count + grain - 1) / grain)
-    withoutActuallyEscaping(body) { escapable in
-        let work = ChunkedWork(count: count, chunks: chunks, body: escapable)
-        withExtendedLifetime(work) {
-            GOMP_parallel({ context in
-                let work = Unmanaged<ChunkedWork>.fromOpaque(context!).takeUnretainedValue()
-                let thread = Int(omp_get_thread_num()), team = Int(omp_get_num_threads())
-                var chunk = thread
-                while chunk < work.chunks {
-                    work.body((work.count * chunk / work.chunks)..<(work.count * (chunk + 1) / work.chunks))
-                    chunk += team
-                }
-            }, Unmanaged.passUnretained(work).toOpaque(), UInt32(chunks), 0)
+    parallelTeam(chunks) { thread, team in
+        var chunk = thread   // a smaller team than asked for takes the remaining chunks in turn
+        while chunk < chunks {
+            body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            chunk += team
         }
     }
 }
@@ -87,9 +68,9 @@ private final class TeamWork {
 /// Runs `body(thread, team)` once on each thread of one OpenMP team of up to `threads` threads
 /// (`team` is the size the team got: 1 when run inline, for `threads` < 2, or nested inside another
 /// region). Inside, every thread of the team must call `teamBarrier(team)` the same number of
-/// times: a kernel that needs a
-/// result of all threads between two phases (GroupNorm's statistics, then the normalization of the
-/// same pixels) runs as one region instead of two, and each thread's pixels stay in its cache.
+/// times: a kernel that needs a result of all threads between two phases (GroupNorm's statistics,
+/// then the normalization of the same pixels) runs as one region instead of two, and each
+/// thread's pixels stay in its cache. `parallelChunks` and `parallelForEach` run on it too.
 @inline(__always)
 public func parallelTeam(_ threads: Int, _ body: (_ thread: Int, _ team: Int) -> Void) {
     let threads = min(threads, ComputeThreads.count)
