@@ -79,6 +79,13 @@ let package = Package(
     ]
 )
 
+/// `DIFFSR_FMA`: the code may use fused multiply-adds (`addingProduct`), which the chosen CPU runs in
+/// one instruction; without it they would be library calls per lane, so the kernels multiply and
+/// add instead. Set for `haswell` (the automatic choice) and the Zen / Skylake-and-later names.
+let fmaCPUs: Set<String> = ["haswell", "broadwell", "skylake", "skylake-avx512", "cascadelake", "icelake-server",
+                            "sapphirerapids", "alderlake", "znver1", "znver2", "znver3", "znver4", "x86-64-v3", "x86-64-v4"]
+
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + (targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? [])
+        + (targetCPU.map(fmaCPUs.contains) == true ? [.define("DIFFSR_FMA")] : [])
 }

@@ -79,7 +79,7 @@ extension Tensor {
                 }
             }
             if (needs[1] || (bias != nil && needs[2])) && ConvolutionAlgorithm.current == .automatic
-                && WinogradConvolution.isApplicable(geometry) {
+                && WinogradConvolution.takesBackwardWeights(geometry) {
                 gradients[1] = Tensor.filled(shape: weights.shape) { out in
                     WinogradConvolution.backwardWeights(input: input, outputGradient: g, geometry: geometry, weightsGradient: out)
                 }

@@ -4,7 +4,7 @@ import SRSupport
 /// 3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016,
 /// "Fast Algorithms for Convolutional Neural Networks"): each 6×6 input tile and each 3×3 filter
 /// are transformed (Bᵀ d B, G g Gᵀ), multiplied point-wise — 36 GEMMs `[tiles × C] × [C × K]`
-/// through `BLAS.gemm` (oneDNN's sgemm by default), block by block of tiles — and transformed
+/// by `PointGEMM`'s micro-kernel on pre-packed filters, block by block of tiles — and transformed
 /// back (Aᵀ m A) into 4×4 output tiles. 2.25× fewer multiplications than direct convolution on
 /// the GEMM side (36 instead of 144 per 4×4 output tile and channel pair).
 ///
@@ -19,8 +19,8 @@ import SRSupport
 /// far below what sampling notices. Transformed filters are cached on the weights' storage.
 ///
 /// Files: this one (applicability, tile grid and block layouts, the forward and backward-data
-/// pipelines), `WinogradTransforms.swift` (the tile and filter transforms),
-/// `WinogradBackwardWeights.swift` (the weights gradient).
+/// pipelines), `WinogradTransforms.swift` (the tile and filter transforms), `WinogradGEMM.swift`
+/// (the point-wise GEMMs), `WinogradBackwardWeights.swift` (the weights gradient).
 enum WinogradConvolution {
     /// Whether a geometry takes this path: 3×3, stride 1, channels multiples of 8 and at least 32,
     /// an output of at least 8×8. (At 16 channels the transforms, which are memory-bound, cost more
@@ -78,7 +78,7 @@ enum WinogradConvolution {
         static func tileMajor(channels: Int) -> TileLayout {
             TileLayout(planeBytes: channels * 4, tileBytes: 36 * channels * 4)
         }
-        /// Floats from one point's matrix to the next (`BLAS.gemm`'s pointer offset) and between its rows.
+        /// Floats from one point's matrix to the next (the GEMMs' pointer offset) and between its rows.
         var planeFloats: Int { planeBytes / 4 }
         var rowFloats: Int { tileBytes / 4 }
     }
@@ -132,7 +132,7 @@ enum WinogradConvolution {
         run(input: outputGradient, filters: u.pointer, terms: .none, geometry: t, output: inputGradient)
     }
 
-    /// out = conv(input, U) + `terms` with filters already transformed (`[36][C][K]` for `g`).
+    /// out = conv(input, U) + `terms` with filters already transformed and packed (`filters`, C × K for `g`).
     ///
     /// Each thread runs the whole pipeline on its own blocks of tiles — input transform, the 36
     /// GEMMs `[tiles × C] × [C × K]` (single-threaded inside the parallel region), output
@@ -165,8 +165,8 @@ enum WinogradConvolution {
                 transformInputTiles(x, geometry: g, first: first, count: count, into: UnsafeMutableRawPointer(v),
                                     layout: inputLayout, parallel: false)
                 for xi in 0..<36 {   // M[ξ] = V[ξ] × U[ξ]
-                    BLAS.gemm(v + xi * inputLayout.planeFloats, u + xi * c * k, m + xi * outputLayout.planeFloats, m: count, n: k, k: c,
-                              lda: inputLayout.rowFloats, ldc: outputLayout.rowFloats)
+                    PointGEMM.multiply(v + xi * inputLayout.planeFloats, lda: inputLayout.rowFloats, packed: u + xi * c * k,
+                                       into: m + xi * outputLayout.planeFloats, ldc: outputLayout.rowFloats, m: count, n: k, r: c)
                 }
                 transformOutputTiles(UnsafeRawPointer(m), geometry: g, first: first, count: count, layout: outputLayout,
                                      terms: terms, into: out)
@@ -192,10 +192,10 @@ enum WinogradConvolution {
             let inputLayout = TileLayout.tileMajor(channels: c), outputLayout = TileLayout.tileMajor(channels: k)
             transformInputTiles(x, geometry: g, first: first, count: count, into: UnsafeMutableRawPointer(v), layout: inputLayout)
             // M[ξ] = V[ξ] × U[ξ].
-            // One GEMM per thread at a time: inside an OpenMP region the GEMMs run single-threaded.
+            // One GEMM per thread at a time.
             parallelForEach(36) { xi in
-                BLAS.gemm(v + xi * inputLayout.planeFloats, u + xi * c * k, m + xi * outputLayout.planeFloats, m: count, n: k, k: c,
-                          lda: inputLayout.rowFloats, ldc: outputLayout.rowFloats)
+                PointGEMM.multiply(v + xi * inputLayout.planeFloats, lda: inputLayout.rowFloats, packed: u + xi * c * k,
+                                   into: m + xi * outputLayout.planeFloats, ldc: outputLayout.rowFloats, m: count, n: k, r: c)
             }
             // M → 4×4 output tiles (+ bias and addend).
             parallelChunks(count, grain: 4) { range in

@@ -5,8 +5,9 @@ import SRSupport
 /// (G g Gᵀ, cached on the weights), the 6×6 input tiles (Bᵀ d B) and the output tiles (Aᵀ m A),
 /// in SIMD8 over NHWC channels.
 extension WinogradConvolution {
-    /// The transformed filters U = G g Gᵀ, laid out `[36][C][K]`; for the backward-data pass
-    /// (`transposed`) those of the flipped, channel-swapped filters, laid out `[36][K][C]`.
+    /// The transformed filters U = G g Gᵀ: for each point ξ a C × K matrix, packed for
+    /// `PointGEMM` (`PointGEMM.packedIndex`), the 36 matrices C · K floats apart; for the
+    /// backward-data pass (`transposed`) those of the flipped, channel-swapped filters, K × C.
     final class TransformedFilters {
         let pointer: UnsafeMutablePointer<Float>
         init(count: Int) { pointer = .allocate(capacity: count) }
@@ -14,7 +15,7 @@ extension WinogradConvolution {
     }
 
     static func filters(_ weights: Tensor, inputChannels c: Int, outputChannels k: Int, transposed: Bool = false) -> TransformedFilters {
-        weights.storage.derivedValue(key: transposed ? "winograd-f4x4-3x3-transposed" : "winograd-f4x4-3x3") { () -> TransformedFilters in
+        weights.storage.derivedValue(key: transposed ? "winograd-f4x4-3x3-transposed-packed" : "winograd-f4x4-3x3-packed") { () -> TransformedFilters in
             let filters = TransformedFilters(count: 36 * c * k)
             let w = weights.storage.pointer, u = filters.pointer
             let plane = c * k
@@ -36,10 +37,13 @@ extension WinogradConvolution {
                         }
                         // Row r of left · Gᵀ → U[ξ = 6r + s], lane l = output channel o0 + l.
                         func store(_ value: Vector, _ xi: Int) {
-                            if transposed {   // [36][K][C]: the lanes are c floats apart
-                                for lane in 0..<8 { u[xi * plane + (o0 + lane) * c + i] = value[lane] }
-                            } else {          // [36][C][K]: the lanes are adjacent
-                                UnsafeMutableRawPointer(u).storeBytes(of: value, toByteOffset: (xi * plane + i * k + o0) * 4, as: Vector.self)
+                            if transposed {   // K × C: the lanes are rows o0…o0+7, column i
+                                for lane in 0..<8 {
+                                    u[xi * plane + PointGEMM.packedIndex(row: o0 + lane, column: i, rows: k, columns: c)] = value[lane]
+                                }
+                            } else {          // C × K: the lanes are columns o0…o0+7 of row i, adjacent
+                                let index = xi * plane + PointGEMM.packedIndex(row: i, column: o0, rows: c, columns: k)
+                                UnsafeMutableRawPointer(u).storeBytes(of: value, toByteOffset: index * 4, as: Vector.self)
                             }
                         }
                         for r in 0..<6 {
