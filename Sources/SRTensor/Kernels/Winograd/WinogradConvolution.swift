@@ -50,13 +50,18 @@ enum WinogradConvolution {
         /// Tiles per block when each thread pipelines its own blocks: a block's transformed data
         /// (36 × tiles × (C + K) floats) near 1 MB, at least 16 tiles. (Measured at 64 channels,
         /// alternating runs: 1 and 2 MB alike, 512 KB slower at 128² and 256².)
+        /// From 24 tiles on, rounded to the nearest multiple of 6, the point-wise GEMMs' row group
+        /// (`PointGEMM`), so that no group computes rows it does not store: 54 tiles at 64 channels
+        /// (56 before: 0.97× the time, fastest of 8 alternating runs), 30 at 128 (28: 0.94×). At 256
+        /// channels and more, 16 (18 measured 1.11×: 64 tiles split unevenly into 4 blocks).
         func tilesPerThreadBlock(inputChannels c: Int, outputChannels k: Int) -> Int {
-            max(16, (1 << 20) / (36 * (c + k) * 4))
+            let tiles = (1 << 20) / (36 * (c + k) * 4)
+            return tiles >= 24 ? (tiles + 3) / 6 * 6 : 16
         }
-        /// Whether each of `threads` threads gets at least two blocks of its own (`run`'s pipeline);
-        /// otherwise the threads share each block (`runSharedBlocks`).
+        /// Whether each of `threads` threads gets at least two blocks of its own (`run`'s pipeline)
+        /// of at least 16 tiles; otherwise the threads share each block (`runSharedBlocks`).
         func usesThreadBlocks(inputChannels c: Int, outputChannels k: Int, threads: Int) -> Bool {
-            count >= 2 * threads * tilesPerThreadBlock(inputChannels: c, outputChannels: k)
+            count >= 2 * threads * max(16, (1 << 20) / (36 * (c + k) * 4))
         }
         /// (image, tile row, tile column) of tile number `tile`.
         @inline(__always) func position(_ tile: Int) -> (Int, Int, Int) {
