@@ -38,34 +38,37 @@ extension WinogradConvolution {
         /// terms: `a` row-major with rows `lda` floats apart (`transposedA`: `a` holds Aᵀ, r rows of
         /// m values, `lda` apart), `b` packed (`packedIndex`), `c` row-major with rows `ldc` floats
         /// apart, written or, with `accumulate`, added to. The terms are summed in registers in runs
-        /// of at most `termsPerRun`, each run's sum then added to c. Runs on the calling thread.
+        /// of at most `termsPerRun`, each run's sum then added to c. Runs on the calling thread. The
+        /// loop order depends on B's size (see the body); the results do not.
         static func multiply(_ a: UnsafePointer<Float>, lda: Int, transposedA: Bool = false, packed b: UnsafePointer<Float>,
                              into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, r: Int, accumulate: Bool = false,
                              termsPerRun: Int = .max) {
             // a[i, p] at i · rowStride + p · termStride.
             let (rowStride, termStride) = transposedA ? (1, lda) : (lda, 1)
-            var panel = 0
-            while panel < n {   // each panel of B stays in L1 while all row groups pass over it
-                let width = Swift.min(16, n - panel)
-                let bp = b + panel &* r
-                var row = 0
-                while row < m {
-                    let rows = Swift.min(6, m - row)
-                    let out = c + (row &* ldc &+ panel)
-                    var first = 0
-                    while first < r {
-                        let terms = Swift.min(termsPerRun, r - first), add = accumulate || first > 0
-                        let a = rowPointers(a + (row &* rowStride &+ first &* termStride), rowStride: rowStride, rows: rows)
-                        if width == 16 {
-                            kernel16(a, termStride: termStride, rows: rows, bp + first &* 16, out, ldc: ldc, r: terms, accumulate: add)
-                        } else {
-                            kernel8(a, termStride: termStride, rows: rows, bp + first &* 8, out, ldc: ldc, r: terms, accumulate: add)
-                        }
-                        first += terms
+            // c[row..<row+6, panel..<panel+width] for every run of terms.
+            @inline(__always) func block(_ row: Int, _ panel: Int) {
+                let rows = Swift.min(6, m - row), width = Swift.min(16, n - panel)
+                let bp = b + panel &* r, out = c + (row &* ldc &+ panel)
+                var first = 0
+                while first < r {
+                    let terms = Swift.min(termsPerRun, r - first), add = accumulate || first > 0
+                    let a = rowPointers(a + (row &* rowStride &+ first &* termStride), rowStride: rowStride, rows: rows)
+                    if width == 16 {
+                        kernel16(a, termStride: termStride, rows: rows, bp + first &* 16, out, ldc: ldc, r: terms, accumulate: add)
+                    } else {
+                        kernel8(a, termStride: termStride, rows: rows, bp + first &* 8, out, ldc: ldc, r: terms, accumulate: add)
                     }
-                    row += 6
+                    first += terms
                 }
-                panel += 16
+            }
+            if r * n <= 4096 {
+                // All of B fits in half of L1 (64 × 64 at 64 channels): row groups outermost, so each
+                // group's rows of A are loaded once and B stays in L1 throughout (measured at 64
+                // channels: 0.95–0.99× the time of the order below, fastest of 6 alternating runs).
+                for row in stride(from: 0, to: m, by: 6) { for panel in stride(from: 0, to: n, by: 16) { block(row, panel) } }
+            } else {
+                // Each panel of B stays in L1 while all row groups pass over it.
+                for panel in stride(from: 0, to: n, by: 16) { for row in stride(from: 0, to: m, by: 6) { block(row, panel) } }
             }
         }
 
