@@ -24,32 +24,26 @@ public enum MatrixMultiplicationBackend: Int, Sendable {
 
 /// Matrix products through oneDNN's `dnnl_sgemm` or OpenBLAS's `cblas_sgemm`
 /// (`MatrixMultiplicationBackend`). The only place (with `OneDNN`) that calls a kernel library for
-/// them. Both run single-threaded when called inside a parallel region (the Winograd and attention
-/// loops) and on the OpenMP pool otherwise.
+/// them. Both run single-threaded when called inside a parallel region (the attention loop) and on
+/// the OpenMP pool otherwise. (Winograd's point-wise GEMMs have their own kernel, `PointGEMM`.)
 enum BLAS {
     static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
 
-    /// C[m×n] = A·B (+ C when `accumulate`), row-major, with A stored [m×k] (or [k×m] when
-    /// `transposeA`) and B stored [k×n] (or [n×k] when `transposeB`). `lda` and `ldc` (floats
-    /// between rows of A and C as stored) default to the dense layouts.
+    /// C[m×n] = A·B, row-major, with A stored [m×k] (or [k×m] when `transposeA`) and B stored
+    /// [k×n] (or [n×k] when `transposeB`), all dense.
     static func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                     m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, accumulate: Bool = false,
-                     lda: Int? = nil, ldc: Int? = nil) {
+                     m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false) {
         if m == 0 || n == 0 { return }
-        let ldc = ldc ?? n
-        if k == 0 {
-            if !accumulate { for row in 0..<m { (c + row * ldc).initialize(repeating: 0, count: n) } }
-            return
-        }
-        let (lda, ldb) = (lda ?? (transposeA ? m : k), transposeB ? k : n)
+        if k == 0 { c.initialize(repeating: 0, count: m * n); return }
+        let (lda, ldb, ldc) = (transposeA ? m : k, transposeB ? k : n, n)
         switch MatrixMultiplicationBackend.current {
         case .onednn:
             let status = dnnl_sgemm(transposeA ? 84 : 78, transposeB ? 84 : 78, Int64(m), Int64(n), Int64(k), 1,
-                                    a, Int64(lda), b, Int64(ldb), accumulate ? 1 : 0, c, Int64(ldc))   // 84 "T", 78 "N"
+                                    a, Int64(lda), b, Int64(ldb), 0, c, Int64(ldc))   // 84 "T", 78 "N"
             precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for m \(m), n \(n), k \(k)")
         case .openblas:
             cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+                        Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
         }
     }
 }

@@ -55,13 +55,17 @@ enum WinogradConvolution {
         /// (56 before: 0.97× the time, fastest of 8 alternating runs), 30 at 128 (28: 0.94×). At 256
         /// channels and more, 16 (18 measured 1.11×: 64 tiles split unevenly into 4 blocks).
         func tilesPerThreadBlock(inputChannels c: Int, outputChannels k: Int) -> Int {
-            let tiles = (1 << 20) / (36 * (c + k) * 4)
+            let tiles = tilesPerMegabyte(inputChannels: c, outputChannels: k)
             return tiles >= 24 ? (tiles + 3) / 6 * 6 : 16
         }
         /// Whether each of `threads` threads gets at least two blocks of its own (`run`'s pipeline)
         /// of at least 16 tiles; otherwise the threads share each block (`runSharedBlocks`).
         func usesThreadBlocks(inputChannels c: Int, outputChannels k: Int, threads: Int) -> Bool {
-            count >= 2 * threads * max(16, (1 << 20) / (36 * (c + k) * 4))
+            count >= 2 * threads * max(16, tilesPerMegabyte(inputChannels: c, outputChannels: k))
+        }
+        /// Tiles whose transformed data (36 × (C + K) floats each) fill 1 MB.
+        private func tilesPerMegabyte(inputChannels c: Int, outputChannels k: Int) -> Int {
+            (1 << 20) / (36 * (c + k) * 4)
         }
         /// (image, tile row, tile column) of tile number `tile`.
         @inline(__always) func position(_ tile: Int) -> (Int, Int, Int) {
