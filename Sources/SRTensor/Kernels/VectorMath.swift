@@ -6,22 +6,44 @@
 /// polynomial for eʳ on [−ln2/2, ln2/2], and 2ⁿ built from exponent bits (split in two factors so
 /// every n in range is representable). Relative error ≤ 1.2·10⁻⁷ over [−87.3, 88.7]; inputs are
 /// clamped to that range (very negative inputs give ~1e-38 instead of 0). Used where PyTorch also
-/// uses a vectorized exp: softmax, sigmoid, SiLU.
+/// uses a vectorized exp: softmax, sigmoid, SiLU. The multiply-adds are fused where the build
+/// targets a CPU with FMA (`DIFFSR_FMA`, see `madd`).
 enum VectorMath {
+    /// a·b + c: one fused multiply-add where the build targets a CPU with FMA (`DIFFSR_FMA`, set by
+    /// Package.swift), otherwise a multiply and an add (elsewhere `fmaf` would be a library call).
+    @inline(__always)
+    static func madd(_ a: Float, _ b: Float, _ c: Float) -> Float {
+        #if DIFFSR_FMA
+        return c.addingProduct(a, b)
+        #else
+        return a * b + c
+        #endif
+    }
+
+    /// `madd` on eight lanes.
+    @inline(__always)
+    static func madd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+        #if DIFFSR_FMA
+        return c.addingProduct(a, b)
+        #else
+        return a * b + c
+        #endif
+    }
+
     @inline(__always)
     static func exp(_ input: Float) -> Float {
         let x = Swift.min(Swift.max(input, -87.3), 88.7)
-        let t = x * 1.44269504088896341 + 12582912.0      // round(x·log2 e) in the low mantissa bits
+        let t = madd(x, 1.44269504088896341, 12582912.0)   // round(x·log2 e) in the low mantissa bits
         let n = t - 12582912.0
-        var r = x - n * 0.693359375
-        r = r + n * 2.12194440e-4
+        var r = madd(n, -0.693359375, x)
+        r = madd(n, 2.12194440e-4, r)
         var p: Float = 1.9875691500e-4
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        p = p * (r * r) + (r + 1)
+        p = madd(p, r, 1.3981999507e-3)
+        p = madd(p, r, 8.3334519073e-3)
+        p = madd(p, r, 4.1665795894e-2)
+        p = madd(p, r, 1.6666665459e-1)
+        p = madd(p, r, 5.0000001201e-1)
+        p = madd(p, r * r, r + 1)
         let ni = Int32(bitPattern: t.bitPattern) &- 0x4B40_0000
         let half = ni &>> 1
         let scale1 = Float(bitPattern: UInt32(bitPattern: (half &+ 127) &<< 23))
@@ -82,17 +104,17 @@ extension VectorMath {
     static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
         var x = input.replacing(with: -87.3, where: input .< -87.3)
         x.replace(with: 88.7, where: x .> 88.7)
-        let t = x * 1.44269504088896341 + 12582912.0
+        let t = madd(x, SIMD8(repeating: 1.44269504088896341), SIMD8(repeating: 12582912.0))
         let n = t - 12582912.0
-        var r = x - n * 0.693359375
-        r = r + n * 2.12194440e-4
+        var r = madd(n, SIMD8(repeating: -0.693359375), x)
+        r = madd(n, SIMD8(repeating: 2.12194440e-4), r)
         var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        p = p * (r * r) + (r + 1)
+        p = madd(p, r, SIMD8(repeating: 1.3981999507e-3))
+        p = madd(p, r, SIMD8(repeating: 8.3334519073e-3))
+        p = madd(p, r, SIMD8(repeating: 4.1665795894e-2))
+        p = madd(p, r, SIMD8(repeating: 1.6666665459e-1))
+        p = madd(p, r, SIMD8(repeating: 5.0000001201e-1))
+        p = madd(p, r * r, r + 1)
         let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let half = ni &>> 1
         let scale1 = unsafeBitCast((half &+ 127) &<< 23, to: SIMD8<Float>.self)

@@ -15,7 +15,8 @@
 /// stored. For long sums (the weights gradient's, over all tiles of a block) the caller asks for
 /// runs of 128 terms, each summed in registers and then added to c: against oneDNN's direct
 /// kernel on a 1,922-tile case, 3.8e-4 that way, 1.1e-3 in one run, 5.1e-4 with `dnnl_sgemm`. With
-/// `DIFFSR_FMA` (builds for a CPU with FMA, Package.swift) the products are fused multiply-adds;
+/// `DIFFSR_FMA` (builds for a CPU with FMA, Package.swift) the products are fused multiply-adds
+/// (`VectorMath.madd`);
 /// otherwise a multiply and an add (different rounding, same algorithm).
 ///
 /// Used by the forward and backward-data pipelines (A: the transformed tiles, B: the filters,
@@ -75,15 +76,6 @@ extension WinogradConvolution {
             }
         }
 
-        @inline(__always)
-        static func multiplyAdd(_ acc: Vector, _ s: Vector, _ b: Vector) -> Vector {
-            #if DIFFSR_FMA
-            return acc.addingProduct(s, b)
-            #else
-            return acc + s * b
-            #endif
-        }
-
         typealias RowPointers = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                                  UnsafePointer<Float>, UnsafePointer<Float>)
 
@@ -112,12 +104,12 @@ extension WinogradConvolution {
             var pb = UnsafeRawPointer(b), q = 0
             for _ in 0..<r {
                 let b0 = pb.load(as: Vector.self), b1 = pb.load(fromByteOffset: 32, as: Vector.self)
-                var s = Vector(repeating: a0[q]); c00 = multiplyAdd(c00, s, b0); c01 = multiplyAdd(c01, s, b1)
-                s = Vector(repeating: a1[q]); c10 = multiplyAdd(c10, s, b0); c11 = multiplyAdd(c11, s, b1)
-                s = Vector(repeating: a2[q]); c20 = multiplyAdd(c20, s, b0); c21 = multiplyAdd(c21, s, b1)
-                s = Vector(repeating: a3[q]); c30 = multiplyAdd(c30, s, b0); c31 = multiplyAdd(c31, s, b1)
-                s = Vector(repeating: a4[q]); c40 = multiplyAdd(c40, s, b0); c41 = multiplyAdd(c41, s, b1)
-                s = Vector(repeating: a5[q]); c50 = multiplyAdd(c50, s, b0); c51 = multiplyAdd(c51, s, b1)
+                var s = Vector(repeating: a0[q]); c00 = VectorMath.madd(s, b0, c00); c01 = VectorMath.madd(s, b1, c01)
+                s = Vector(repeating: a1[q]); c10 = VectorMath.madd(s, b0, c10); c11 = VectorMath.madd(s, b1, c11)
+                s = Vector(repeating: a2[q]); c20 = VectorMath.madd(s, b0, c20); c21 = VectorMath.madd(s, b1, c21)
+                s = Vector(repeating: a3[q]); c30 = VectorMath.madd(s, b0, c30); c31 = VectorMath.madd(s, b1, c31)
+                s = Vector(repeating: a4[q]); c40 = VectorMath.madd(s, b0, c40); c41 = VectorMath.madd(s, b1, c41)
+                s = Vector(repeating: a5[q]); c50 = VectorMath.madd(s, b0, c50); c51 = VectorMath.madd(s, b1, c51)
                 pb += 64; q &+= termStride
             }
             let o = UnsafeMutableRawPointer(c), rowBytes = ldc &* 4
@@ -143,9 +135,9 @@ extension WinogradConvolution {
             var pb = UnsafeRawPointer(b), q = 0
             for _ in 0..<r {
                 let b0 = pb.load(as: Vector.self)
-                c0 = multiplyAdd(c0, Vector(repeating: a0[q]), b0); c1 = multiplyAdd(c1, Vector(repeating: a1[q]), b0)
-                c2 = multiplyAdd(c2, Vector(repeating: a2[q]), b0); c3 = multiplyAdd(c3, Vector(repeating: a3[q]), b0)
-                c4 = multiplyAdd(c4, Vector(repeating: a4[q]), b0); c5 = multiplyAdd(c5, Vector(repeating: a5[q]), b0)
+                c0 = VectorMath.madd(Vector(repeating: a0[q]), b0, c0); c1 = VectorMath.madd(Vector(repeating: a1[q]), b0, c1)
+                c2 = VectorMath.madd(Vector(repeating: a2[q]), b0, c2); c3 = VectorMath.madd(Vector(repeating: a3[q]), b0, c3)
+                c4 = VectorMath.madd(Vector(repeating: a4[q]), b0, c4); c5 = VectorMath.madd(Vector(repeating: a5[q]), b0, c5)
                 pb += 32; q &+= termStride
             }
             let o = UnsafeMutableRawPointer(c), rowBytes = ldc &* 4
