@@ -11,18 +11,9 @@
 enum VectorMath {
     /// a·b + c: one fused multiply-add where the build targets a CPU with FMA (`DIFFSR_FMA`, set by
     /// Package.swift), otherwise a multiply and an add (elsewhere `fmaf` would be a library call).
+    /// For `Float` and `SIMD8<Float>` alike.
     @inline(__always)
-    static func madd(_ a: Float, _ b: Float, _ c: Float) -> Float {
-        #if DIFFSR_FMA
-        return c.addingProduct(a, b)
-        #else
-        return a * b + c
-        #endif
-    }
-
-    /// `madd` on eight lanes.
-    @inline(__always)
-    static func madd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+    static func madd<T: MultiplyAddable>(_ a: T, _ b: T, _ c: T) -> T {
         #if DIFFSR_FMA
         return c.addingProduct(a, b)
         #else
@@ -140,3 +131,13 @@ extension VectorMath {
         return s
     }
 }
+
+/// What `VectorMath.madd` needs: a product, a sum and a fused multiply-add.
+protocol MultiplyAddable {
+    static func * (lhs: Self, rhs: Self) -> Self
+    static func + (lhs: Self, rhs: Self) -> Self
+    func addingProduct(_ lhs: Self, _ rhs: Self) -> Self
+}
+
+extension Float: MultiplyAddable {}
+extension SIMD8: MultiplyAddable where Scalar == Float {}
