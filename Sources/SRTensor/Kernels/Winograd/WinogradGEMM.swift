@@ -44,6 +44,7 @@ extension WinogradConvolution {
         static func multiply(_ a: UnsafePointer<Float>, lda: Int, transposedA: Bool = false, packed b: UnsafePointer<Float>,
                              into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, r: Int, accumulate: Bool = false,
                              termsPerRun: Int = .max) {
+            precondition(r > 0 && n % 8 == 0, "PointGEMM: \(r) terms, \(n) columns (needs terms and a multiple of 8)")
             // a[i, p] at i · rowStride + p · termStride.
             let (rowStride, termStride) = transposedA ? (1, lda) : (lda, 1)
             // c[row..<row+6, panel..<panel+width] for every run of terms.
