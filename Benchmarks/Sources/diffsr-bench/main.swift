@@ -10,8 +10,8 @@ struct Options {
     var casesPath = "Benchmarks/cases.json"
     var threads = 0
     var filter: String? = nil
-    /// Skip the rows that time another backend beside the engine's (`direct`, `openblas`), e.g.
-    /// to profile one kernel alone.
+    /// Skip the rows that time an alternative beside the engine's own path (`direct`, `openblas`,
+    /// `unfused`), e.g. to profile one kernel alone or to compare two builds (`Tools/bench/ab.sh`).
     var skipAlternatives = false
 }
 
