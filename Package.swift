@@ -29,6 +29,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),   // StableSR's reference YAML configs
     ],
     targets: [
         // System libraries (Debian -dev packages, installed by the Makefile).
@@ -46,7 +47,8 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "/usr/lib/x86_64-linux-gnu/openblas-openmp"])]),
         .target(name: "SRNN", dependencies: ["SRTensor", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRDiffusion", dependencies: ["SRTensor", "SRNN", "SRModels", "SRCheckpoint", "SRImage"], exclude: ["README.md"]),
-        .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint"], exclude: ["README.md"]),
+        .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint", .product(name: "Yams", package: "Yams")],
+                exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
         .target(name: "SRDegradation", dependencies: ["SRImage", "SRTensor", "SRSupport"], exclude: ["README.md"]),

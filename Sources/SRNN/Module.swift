@@ -9,7 +9,9 @@ import SRTensor
 /// key, a child module its key as a prefix (`"conv.weight"`), an array of modules its index
 /// (`"downs.0.weight"`). A property's key is its Swift name unless `parameterKeys` maps it to
 /// another (so paths can equal a reference state dict's keys, e.g. `noiseLevelMLP` →
-/// `"noise_level_mlp"`). Optional children contribute when present.
+/// `"noise_level_mlp"`). Optional children contribute when present. A property mapped to the empty
+/// key contributes its children at the module's own prefix, so a list of layers held in one
+/// property reads as PyTorch's `nn.Sequential` (`input_blocks.1.0.…`, `input_blocks.1.1.…`).
 ///
 /// Mutation goes through `update(parameters:)` (checkpoint loading, optimizers).
 open class Module: @unchecked Sendable {
@@ -34,21 +36,23 @@ open class Module: @unchecked Sendable {
             for child in level.children {
                 guard let label = child.label else { continue }
                 let key = keys[label] ?? label
-                Module.visit(child.value, path: prefix + key, into: &result)
+                // The empty key: the child's own path is the module's (the prefix without its dot).
+                Module.visit(child.value, path: key.isEmpty ? String(prefix.dropLast()) : prefix + key, into: &result)
             }
         }
     }
 
     private static func visit(_ value: Any, path: String, into result: inout [(String, Parameter)]) {
+        let childPrefix = path.isEmpty ? "" : path + "."
         switch value {
         case let parameter as Parameter:
             result.append((path, parameter))
         case let module as Module:
-            module.collect(prefix: path + ".", into: &result)
+            module.collect(prefix: childPrefix, into: &result)
         case let modules as [Module]:
-            for (i, module) in modules.enumerated() { module.collect(prefix: "\(path).\(i).", into: &result) }
+            for (i, module) in modules.enumerated() { module.collect(prefix: "\(childPrefix)\(i).", into: &result) }
         case let optional as Module?:
-            if let module = optional { module.collect(prefix: path + ".", into: &result) }
+            if let module = optional { module.collect(prefix: childPrefix, into: &result) }
         case let optional as Parameter?:
             if let parameter = optional { result.append((path, parameter)) }
         default:
@@ -63,6 +67,12 @@ open class Module: @unchecked Sendable {
 
     /// Total number of scalar parameters.
     public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.value.count } }
+
+    /// Sets every parameter to zero (PyTorch's `zero_module`, used for layers a reference
+    /// initializes at zero).
+    public func zeroParameters() {
+        for (_, parameter) in namedParameters() { parameter.value = Tensor.zeros(parameter.shape) }
+    }
 
     /// Replaces parameter values by path. Unknown paths, missing paths (when `strict`) and shape
     /// mismatches are all reported at once in one error; nothing is changed when it throws.

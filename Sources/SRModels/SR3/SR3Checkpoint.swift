@@ -13,13 +13,13 @@ public enum SR3Checkpoint {
     ]
 
     /// The network tensors of a PyTorch state dict in this project's layout: the `denoise_fn.`
-    /// prefix removed, schedule buffers dropped, 4-D convolution weights converted OIHW → OHWI.
+    /// prefix removed, schedule buffers dropped, convolution weights converted OIHW → OHWI (`PyTorchLayout`).
     public static func importPyTorch(_ state: [String: Tensor]) -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         for (key, tensor) in state {
             let name = key.hasPrefix("denoise_fn.") ? String(key.dropFirst("denoise_fn.".count)) : key
             if scheduleBuffers.contains(name) { continue }
-            out[name] = tensor.rank == 4 ? tensor.permuted([0, 2, 3, 1]) : tensor
+            out[name] = PyTorchLayout.imported(tensor)
         }
         return out
     }

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Writes the StableSR network fixtures (Tests/Fixtures/stablesr/networks.json): the reference's own
+modules at reduced width, with weights drawn from a seeded torch generator (so the fixture holds no
+weights), their inputs and outputs.
+
+The reference is IceClear/StableSR at 398ee93; `ldm/modules/...` is imported from a checkout given
+on the command line (nothing of it is committed here). Its `basicsr` import (two StyleGAN2 classes
+that openaimodel.py imports and never uses) is replaced by a stand-in module, as the harness of
+shared/reference/stablesr.md §9.2 does:
+    python Tools/golden/make_stablesr_fixtures.py --reference /path/to/StableSR
+
+Weights. For each module, its state-dict tensors are filled in sorted key order from one
+`torch.Generator` seeded with the case's seed: a tensor of rank >= 2 gets randn / sqrt(fan_in) with
+fan_in = numel / shape[0]; a rank-1 `*.weight` (norm scales) 1 + 0.1 randn; any other rank-1 tensor
+(biases) 0.1 randn. The Swift test draws the same values with its bit-exact `torch.randn`
+(`TorchGenerator`), in the same order, from the parameter paths of its own modules. Zero-initialized
+layers (`out_layers.3`, `proj_out`, `out.2`) are therefore non-zero, so every path matters.
+
+Tensors are written NHWC (activations) in row-major order with their shape.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import types
+
+import torch
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "stablesr")
+
+
+def install_stand_ins():
+    """The third-party modules openaimodel.py imports but the networks never call."""
+    basicsr = types.ModuleType("basicsr")
+    archs = types.ModuleType("basicsr.archs")
+    stylegan2 = types.ModuleType("basicsr.archs.stylegan2_arch")
+    stylegan2.ConvLayer = type("ConvLayer", (), {})
+    stylegan2.EqualConv2d = type("EqualConv2d", (), {})
+    sys.modules.update({"basicsr": basicsr, "basicsr.archs": archs, "basicsr.archs.stylegan2_arch": stylegan2})
+
+
+def seeded_fill(module, seed):
+    generator = torch.Generator().manual_seed(seed)
+    state = module.state_dict()
+    with torch.no_grad():
+        for key in sorted(state):
+            tensor = state[key]
+            draw = torch.randn(tensor.shape, generator=generator)
+            if tensor.dim() >= 2:
+                value = draw * (1 / math.sqrt(tensor.numel() // tensor.shape[0]))
+            elif key.endswith(".weight"):
+                value = 1 + 0.1 * draw
+            else:
+                value = 0.1 * draw
+            tensor.copy_(value)
+    return {key: list(state[key].shape) for key in sorted(state)}
+
+
+class Float32Values(list):
+    """float32 values, written with the shortest decimal that reads back as the same float32."""
+
+
+def nhwc(t):
+    t = t.detach()
+    if t.dim() == 4:
+        t = t.permute(0, 2, 3, 1)
+    return {"shape": list(t.shape), "values": Float32Values(t.contiguous().reshape(-1).numpy())}
+
+
+def to_json(value):
+    if isinstance(value, Float32Values):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(json.dumps(str(k)) + ":" + to_json(v) for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(to_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def randn(generator, *shape):
+    return torch.randn(*shape, generator=generator)
+
+
+def write_yaml(path, unet_config, encoder_config):
+    """The reduced networks in the layout of the reference's configs/stableSRNew/*.yaml (model.params
+    with unet_config and structcond_stage_config), read back by the Swift YAML loader."""
+    import yaml
+    document = {"sf": 4, "model": {
+        "base_learning_rate": 5.0e-05, "target": "ldm.models.diffusion.ddpm.LatentDiffusionSRTextWT",
+        "params": {"linear_start": 0.00085, "linear_end": 0.0120, "timesteps": 1000, "channels": 4,
+                   "conditioning_key": "crossattn", "scale_factor": 0.18215, "use_ema": False, "time_replace": 1000,
+                   "p2_gamma": None,
+                   "unet_config": {"target": "ldm.modules.diffusionmodules.openaimodel.UNetModelDualcondV2",
+                                   "params": unet_config},
+                   "structcond_stage_config": {"target": "ldm.modules.diffusionmodules.openaimodel.EncoderUNetModelWT",
+                                               "params": encoder_config}}}}
+    with open(path, "w") as f:
+        f.write("# Written by Tools/golden/make_stablesr_fixtures.py: the reduced networks of networks.json\n")
+        yaml.safe_dump(document, f, sort_keys=False)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reference", required=True, help="checkout of IceClear/StableSR")
+    args = parser.parse_args()
+    install_stand_ins()
+    sys.path.insert(0, args.reference)
+    from ldm.modules.diffusionmodules import openaimodel, util
+    from ldm.modules.attention import SpatialTransformerV2
+    from ldm.modules.spade import SPADE
+
+    torch.set_grad_enabled(False)
+    inputs = torch.Generator().manual_seed(1234)
+    cases = {}
+
+    # Timestep embedding (cos first), even and odd dimensions.
+    t = torch.tensor([0, 1, 17, 250, 999])
+    cases["timestep_embedding"] = {
+        "timesteps": t.tolist(),
+        "dim32": nhwc(util.timestep_embedding(t, 32)),
+        "dim7": nhwc(util.timestep_embedding(t, 7)),
+    }
+
+    # SPADE: GroupNorm(32) with its own affine, modulated by convs of the width-matched feature.
+    spade = SPADE(64, 32).eval()
+    x = randn(inputs, 1, 64, 6, 10)
+    seg = {"10": randn(inputs, 1, 32, 6, 10), "5": randn(inputs, 1, 32, 3, 5)}
+    cases["spade"] = {"seed": 11, "keys": seeded_fill(spade, 11), "input": nhwc(x),
+                      "features": {k: nhwc(v) for k, v in seg.items()}, "output": nhwc(spade(x, seg))}
+
+    # ResBlockDual 32 -> 64 (1x1 skip), embedding 128, features 32 channels.
+    block = openaimodel.ResBlockDual(32, 128, 0, semb_channels=32, out_channels=64).eval()
+    x = randn(inputs, 1, 32, 6, 10)
+    emb = randn(inputs, 1, 128)
+    cases["resblock_dual"] = {"seed": 12, "keys": seeded_fill(block, 12), "input": nhwc(x), "embedding": nhwc(emb),
+                              "features": {"10": nhwc(seg["10"])}, "output": nhwc(block(x, emb, seg))}
+
+    # Plain ResBlock with a channel count that is not a multiple of 32 (GroupNorm(C, C) after).
+    block = openaimodel.ResBlock(32, 128, 0, out_channels=48).eval()
+    x = randn(inputs, 1, 32, 4, 6)
+    cases["resblock_plain"] = {"seed": 13, "keys": seeded_fill(block, 13), "input": nhwc(x), "embedding": nhwc(emb),
+                               "output": nhwc(block(x, emb))}
+
+    # SpatialTransformerV2 (linear projections), 4 heads of 16, context 7 x 24.
+    transformer = SpatialTransformerV2(64, 4, 16, depth=1, context_dim=24, use_linear=True).eval()
+    x = randn(inputs, 2, 64, 4, 6)
+    context = randn(inputs, 2, 7, 24)
+    cases["spatial_transformer"] = {"seed": 14, "keys": seeded_fill(transformer, 14), "input": nhwc(x),
+                                    "context": nhwc(context), "output": nhwc(transformer(x, context))}
+
+    # The encoder's legacy QKV attention block, 4 heads.
+    attention = openaimodel.AttentionBlock(64, num_heads=4).eval()
+    x = randn(inputs, 2, 64, 4, 6)
+    cases["attention_block"] = {"seed": 15, "keys": seeded_fill(attention, 15), "input": nhwc(x),
+                                "output": nhwc(attention(x))}
+
+    # Time-aware encoder and the dual-condition U-Net at reduced width (§9.3 of the spec, smaller).
+    encoder_config = {"image_size": 96, "in_channels": 4, "model_channels": 32, "out_channels": 32, "num_res_blocks": 1,
+                      "attention_resolutions": [4, 2, 1], "dropout": 0, "channel_mult": [1, 1, 2], "conv_resample": True,
+                      "dims": 2, "use_checkpoint": False, "use_fp16": False, "num_heads": 4, "num_head_channels": -1,
+                      "use_scale_shift_norm": False, "resblock_updown": False, "use_new_attention_order": False}
+    unet_config = {"image_size": 32, "in_channels": 4, "out_channels": 4, "model_channels": 32,
+                   "attention_resolutions": [4, 2, 1], "num_res_blocks": 1, "channel_mult": [1, 2, 2],
+                   "num_head_channels": 16, "use_spatial_transformer": True, "use_linear_in_transformer": True,
+                   "transformer_depth": 1, "context_dim": 32, "use_checkpoint": False, "legacy": False,
+                   "semb_channels": 32}
+    encoder = openaimodel.EncoderUNetModelWT(**encoder_config).eval()
+    unet = openaimodel.UNetModelDualcondV2(**unet_config).eval()
+    encoder_keys = seeded_fill(encoder, 21)
+    unet_keys = seeded_fill(unet, 22)
+    z_lr = randn(inputs, 2, 4, 12, 16)
+    x_t = randn(inputs, 2, 4, 12, 16)
+    context = randn(inputs, 2, 77, 32)
+    timesteps = torch.tensor([999, 17])
+    features = encoder(z_lr, timesteps)
+    eps = unet(x_t, timesteps, context=context, struct_cond=features)
+    cases["encoder"] = {"seed": 21, "config": encoder_config, "keys": encoder_keys,
+                        "parameter_count": sum(p.numel() for p in encoder.parameters()),
+                        "input": nhwc(z_lr), "timesteps": timesteps.tolist(),
+                        "features": {k: nhwc(v) for k, v in features.items()}}
+    cases["unet"] = {"seed": 22, "config": unet_config, "keys": unet_keys,
+                     "parameter_count": sum(p.numel() for p in unet.parameters()),
+                     "input": nhwc(x_t), "timesteps": timesteps.tolist(), "context": nhwc(context), "output": nhwc(eps)}
+
+    os.makedirs(OUT, exist_ok=True)
+    write_yaml(os.path.join(OUT, "tiny.yaml"), unet_config, encoder_config)
+    with open(os.path.join(OUT, "networks.json"), "w") as f:
+        f.write(to_json({"generator": "Tools/golden/make_stablesr_fixtures.py", "torch": torch.__version__,
+                         "reference": "IceClear/StableSR 398ee93", "cases": cases}))
+    print("wrote", os.path.join(OUT, "networks.json"))
+
+
+if __name__ == "__main__":
+    main()
