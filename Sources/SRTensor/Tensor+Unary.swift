@@ -79,6 +79,22 @@ extension Tensor {
     /// |x| elementwise (subgradient 0 at 0).
     public func abs() -> Tensor { unary(AbsOperation.self) { x, _ in x.mapped(SignOperation.self) } }
 
+    /// Leaky ReLU: x for x > 0, `negativeSlope`·x otherwise (PyTorch's `nn.LeakyReLU`).
+    public func leakyReLU(negativeSlope: Float) -> Tensor {
+        let x = self
+        let y = Tensor.filled(shape: shape) { out in
+            let p = storage.pointer
+            parallelChunks(count) { range in for i in range { out[i] = p[i] > 0 ? p[i] : negativeSlope * p[i] } }
+        }
+        return Tensor.recording(y, inputs: [x]) { g, _ in
+            let slope = Tensor.filled(shape: x.shape) { out in
+                let p = x.storage.pointer
+                parallelChunks(x.count) { range in for i in range { out[i] = p[i] > 0 ? 1 : negativeSlope } }
+            }
+            return [g * slope]
+        }
+    }
+
     /// Every element clamped to `[lower, upper]` (gradient 1 inside, 0 where clamped).
     public func clamped(lower: Float, upper: Float) -> Tensor {
         precondition(lower <= upper, "clamp bounds \(lower) > \(upper)")

@@ -35,10 +35,24 @@ struct StableSRNetworkTests {
         let dim32: Values
         let dim7: Values
     }
+    struct AutoencoderCase: Decodable {
+        let seed: UInt64
+        let config: AutoencoderConfiguration
+        let keys: [String: [Int]]
+        let parameter_count: Int
+        let input, moments, noise, latent: Values
+        let features: [Values]
+        let decoded: [String: Values]
+        var asCase: Case {
+            Case(seed: seed, keys: keys, parameter_count: parameter_count, input: nil, embedding: nil, context: nil, features: nil,
+                 timesteps: nil, output: nil)
+        }
+    }
     struct File: Decodable {
         struct Cases: Decodable {
             let timestep_embedding: Embeddings
             let spade, resblock_dual, resblock_plain, spatial_transformer, attention_block, encoder, unet: Case
+            let autoencoder: AutoencoderCase
         }
         let cases: Cases
     }
@@ -168,12 +182,39 @@ struct StableSRNetworkTests {
         Self.expectClose(output, unetCase.output!, tolerance: 2e-4, "U-Net")
     }
 
+    @Test("KL autoencoder with CFW: encoder moments and features, posterior sample, Decoder_Mix at w = 0, 0.5, 1")
+    func autoencoder() throws {
+        let f = Self.fixture.cases.autoencoder
+        var g = TestGenerator(state: 8)
+        let model = try KLAutoencoder(configuration: f.config, fusion: true, using: &g)
+        #expect(model.parameterCount == f.parameter_count)
+        try Self.fill(model, f.asCase)
+        let posterior = withoutGradients { model.encode(f.input.tensor) }
+        let channels = f.moments.shape[3] / 2
+        Self.expectClose(Tensor.concatenate([posterior.mean, posterior.logVariance], alongAxis: 3), f.moments, tolerance: 1e-4, "moments")
+        #expect(posterior.features.count == f.features.count)
+        for (actual, expected) in zip(posterior.features, f.features) { Self.expectClose(actual, expected, tolerance: 1e-4, "feature") }
+        #expect(channels == f.config.embedDim)
+        let latent = posterior.sample(noise: f.noise.tensor)
+        Self.expectClose(latent, f.latent, tolerance: 1e-4, "posterior sample")
+        for (weight, expected) in f.decoded {
+            let decoded = withoutGradients { model.decode(f.latent.tensor, features: posterior.features, fusionWeight: Float(weight)!) }
+            Self.expectClose(decoded, expected, tolerance: 2e-4, "decoded at w = \(weight)")
+        }
+        // The plain decoder (w = 0) ignores the features entirely.
+        let plain = withoutGradients { model.decode(f.latent.tensor) }
+        Self.expectClose(plain, f.decoded["0.0"]!, tolerance: 2e-4, "plain decoder")
+    }
+
     @Test("Full-width StableSR configurations: the released parameter counts")
     func releasedParameterCounts() throws {
         // Counts from shared/reference/stablesr.md §8.1 (instantiated from the reference configs).
         var g = TestGenerator(state: 7)
         let encoder = try TimeAwareEncoder(configuration: .stableSR, using: &g)
         #expect(encoder.parameterCount == 52_494_080)
+        let vae = try KLAutoencoder(configuration: .stableDiffusion, fusion: true, using: &g)
+        // 34,163,664 encoder + quant_conv, 93,883,907 Decoder_Mix, 20 post_quant_conv.
+        #expect(vae.parameterCount == 34_163_664 + 93_883_907 + 20)
     }
 
     @Test("Unsupported or inconsistent U-Net configurations are refused with the key named")
@@ -225,6 +266,28 @@ struct StableSRNetworkTests {
             use_checkpoint: False
             legacy: False
             semb_channels: 256
+        first_stage_config:
+          target: ldm.models.autoencoder.AutoencoderKL
+          params:
+            embed_dim: 4
+            monitor: val/rec_loss
+            ddconfig:
+              double_z: true
+              z_channels: 4
+              resolution: 512
+              in_channels: 3
+              out_ch: 3
+              ch: 128
+              ch_mult:
+              - 1
+              - 2
+              - 4
+              - 4
+              num_res_blocks: 2
+              attn_resolutions: []
+              dropout: 0.0
+            lossconfig:
+              target: torch.nn.Identity
         structcond_stage_config:
           target: ldm.modules.diffusionmodules.openaimodel.EncoderUNetModelWT
           params:
@@ -257,6 +320,9 @@ struct StableSRNetworkTests {
         #expect(tiny.unet == Self.configurations.cases.unet.config)
         #expect(tiny.encoder == Self.configurations.cases.encoder.config)
         #expect(tiny.scaleFactor == 0.18215 && tiny.timesteps == 1000 && tiny.parameterization == .epsilon)
+        #expect(tiny.autoencoder == Self.fixture.cases.autoencoder.config)
+        let cfw = try AutoencoderConfiguration(contentsOfCFWYAMLFile: Fixtures.path("stablesr/tiny_cfw.yaml"))
+        #expect(cfw == Self.fixture.cases.autoencoder.config)
     }
 
     @Test("Bad YAML configurations name what is wrong", .tags(.badInput))
@@ -271,6 +337,9 @@ struct StableSRNetworkTests {
         #expect(message(Self.releasedYAML.replacingOccurrences(of: "resblock_updown: False", with: "resblock_updown: True")).contains("resblock_updown"))
         #expect(message("model: [1, 2").contains("YAML"))
         #expect(message("sf: 4").contains("model.params"))
+        #expect(message(Self.releasedYAML.replacingOccurrences(of: "embed_dim: 4", with: "embed_dim: 8")).contains("embed_dim"))
+        #expect(message(Self.releasedYAML.replacingOccurrences(of: "          ch: 128\n", with: "")).contains("ch is missing"))
+        #expect(throws: LatentModelConfigurationError.self) { try AutoencoderConfiguration(cfwYAML: "model: {target: x.AutoencoderKL, params: {}}") }
         #expect(throws: LatentModelConfigurationError.self) { try StableSRConfiguration(contentsOfYAMLFile: "/nonexistent/x.yaml") }
     }
 }

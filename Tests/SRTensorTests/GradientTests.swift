@@ -24,7 +24,7 @@ struct GradientTests {
         let positive = testTensor([3, 5], seed: 8, lower: 0.5, upper: 2)
         expectGradients([x]) { $0[0].exp() + $0[0].tanh() + $0[0].sigmoid() + $0[0].silu() + $0[0].gelu() }
         expectGradients([positive]) { $0[0].log() + $0[0].sqrt() + $0[0].rsqrt() }
-        expectGradients([x], epsilon: 1e-3) { $0[0].relu() + $0[0].abs() + $0[0].clamped(lower: -0.5, upper: 0.4) }
+        expectGradients([x], epsilon: 1e-3) { $0[0].relu() + $0[0].abs() + $0[0].clamped(lower: -0.5, upper: 0.4) + $0[0].leakyReLU(negativeSlope: 0.2) }
         expectGradients([x, testTensor([3, 5], seed: 9)], epsilon: 1e-3) { Tensor.maximum($0[0], $0[1]) }
     }
 

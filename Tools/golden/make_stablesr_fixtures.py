@@ -31,14 +31,29 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "stablesr")
 
 
-def install_stand_ins():
-    """The third-party modules openaimodel.py imports but the networks never call."""
+def install_stand_ins(reference):
+    """The vendored basicsr package imports every arch, dataset and metric (cv2, lmdb, ...) when
+    loaded, so it stays off the path: openaimodel.py's unused StyleGAN2 imports get dummies,
+    model.py's `make_layer` gets a two-line equivalent, and RRDB is executed from the reference's
+    own rrdbnet_arch.py (the text between `class ResidualDenseBlock` and the registered RRDBNet)."""
     basicsr = types.ModuleType("basicsr")
     archs = types.ModuleType("basicsr.archs")
     stylegan2 = types.ModuleType("basicsr.archs.stylegan2_arch")
     stylegan2.ConvLayer = type("ConvLayer", (), {})
     stylegan2.EqualConv2d = type("EqualConv2d", (), {})
-    sys.modules.update({"basicsr": basicsr, "basicsr.archs": archs, "basicsr.archs.stylegan2_arch": stylegan2})
+    arch_util = types.ModuleType("basicsr.archs.arch_util")
+    arch_util.make_layer = lambda block, n, **kw: torch.nn.Sequential(*[block(**kw) for _ in range(n)])
+    arch_util.default_init_weights = lambda *args, **kwargs: None
+    arch_util.pixel_unshuffle = None
+    rrdbnet = types.ModuleType("basicsr.archs.rrdbnet_arch")
+    with open(os.path.join(reference, "basicsr", "archs", "rrdbnet_arch.py")) as f:
+        text = f.read()
+    body = text[text.index("class ResidualDenseBlock"):text.index("@ARCH_REGISTRY.register()")]
+    namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, "default_init_weights": arch_util.default_init_weights}
+    exec(body, namespace)
+    rrdbnet.RRDB = namespace["RRDB"]
+    sys.modules.update({"basicsr": basicsr, "basicsr.archs": archs, "basicsr.archs.stylegan2_arch": stylegan2,
+                        "basicsr.archs.arch_util": arch_util, "basicsr.archs.rrdbnet_arch": rrdbnet})
 
 
 def seeded_fill(module, seed):
@@ -83,9 +98,10 @@ def randn(generator, *shape):
     return torch.randn(*shape, generator=generator)
 
 
-def write_yaml(path, unet_config, encoder_config):
+def write_yaml(path, unet_config, encoder_config, ddconfig):
     """The reduced networks in the layout of the reference's configs/stableSRNew/*.yaml (model.params
-    with unet_config and structcond_stage_config), read back by the Swift YAML loader."""
+    with unet_config, first_stage_config and structcond_stage_config) and of its CFW config
+    (configs/autoencoder/autoencoder_kl_64x64x4_resi.yaml), read back by the Swift YAML loader."""
     import yaml
     document = {"sf": 4, "model": {
         "base_learning_rate": 5.0e-05, "target": "ldm.models.diffusion.ddpm.LatentDiffusionSRTextWT",
@@ -94,18 +110,29 @@ def write_yaml(path, unet_config, encoder_config):
                    "p2_gamma": None,
                    "unet_config": {"target": "ldm.modules.diffusionmodules.openaimodel.UNetModelDualcondV2",
                                    "params": unet_config},
+                   "first_stage_config": {"target": "ldm.models.autoencoder.AutoencoderKL",
+                                          "params": {"embed_dim": 4, "monitor": "val/rec_loss", "ddconfig": ddconfig,
+                                                     "lossconfig": {"target": "torch.nn.Identity"}}},
+                   "cond_stage_config": {"target": "ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder",
+                                         "params": {"freeze": True, "layer": "penultimate"}},
                    "structcond_stage_config": {"target": "ldm.modules.diffusionmodules.openaimodel.EncoderUNetModelWT",
                                                "params": encoder_config}}}}
     with open(path, "w") as f:
         f.write("# Written by Tools/golden/make_stablesr_fixtures.py: the reduced networks of networks.json\n")
         yaml.safe_dump(document, f, sort_keys=False)
+    cfw = {"model": {"base_learning_rate": 5.0e-05, "target": "ldm.models.autoencoder.AutoencoderKLResi",
+                     "params": {"monitor": "val/rec_loss", "embed_dim": 4, "fusion_w": 1.0, "freeze_dec": True,
+                                "synthesis_data": False, "lossconfig": {"target": "torch.nn.Identity"}, "ddconfig": ddconfig}}}
+    with open(path.replace(".yaml", "_cfw.yaml"), "w") as f:
+        f.write("# Written by Tools/golden/make_stablesr_fixtures.py: the reduced CFW autoencoder of networks.json\n")
+        yaml.safe_dump(cfw, f, sort_keys=False)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reference", required=True, help="checkout of IceClear/StableSR")
     args = parser.parse_args()
-    install_stand_ins()
+    install_stand_ins(args.reference)
     sys.path.insert(0, args.reference)
     from ldm.modules.diffusionmodules import openaimodel, util
     from ldm.modules.attention import SpatialTransformerV2
@@ -184,8 +211,37 @@ def main():
                      "parameter_count": sum(p.numel() for p in unet.parameters()),
                      "input": nhwc(x_t), "timesteps": timesteps.tolist(), "context": nhwc(context), "output": nhwc(eps)}
 
+    # The KL autoencoder with CFW (AutoencoderKLResi's parts: Encoder(return_fea), quant_conv,
+    # post_quant_conv, Decoder_Mix) at reduced width, 4 levels, attention at 16 px besides the middle.
+    from ldm.modules.diffusionmodules.model import Encoder, Decoder_Mix
+
+    ddconfig = {"double_z": True, "z_channels": 4, "resolution": 64, "in_channels": 3, "out_ch": 3, "ch": 32,
+                "ch_mult": [1, 1, 2, 2], "num_res_blocks": 1, "attn_resolutions": [16], "dropout": 0.0}
+    autoencoder = torch.nn.Module()
+    autoencoder.encoder = Encoder(**ddconfig)
+    autoencoder.decoder = Decoder_Mix(**ddconfig)
+    autoencoder.quant_conv = torch.nn.Conv2d(2 * ddconfig["z_channels"], 2 * 4, 1)
+    autoencoder.post_quant_conv = torch.nn.Conv2d(4, ddconfig["z_channels"], 1)
+    autoencoder.eval()
+    autoencoder_keys = seeded_fill(autoencoder, 31)
+    image = torch.rand(1, 3, 32, 48, generator=inputs) * 2 - 1
+    h, enc_fea = autoencoder.encoder(image, return_fea=True)
+    moments = autoencoder.quant_conv(h)
+    mean, logvar = torch.chunk(moments, 2, dim=1)
+    logvar = torch.clamp(logvar, -30.0, 20.0)
+    noise = randn(inputs, *mean.shape)
+    z = mean + torch.exp(0.5 * logvar) * noise
+    decoded = {}
+    for w in [0.0, 0.5, 1.0]:
+        autoencoder.decoder.fusion_w = w
+        decoded[str(w)] = nhwc(autoencoder.decoder(autoencoder.post_quant_conv(z), enc_fea))
+    cases["autoencoder"] = {"seed": 31, "config": dict(ddconfig, embed_dim=4), "keys": autoencoder_keys,
+                            "parameter_count": sum(p.numel() for p in autoencoder.parameters()),
+                            "input": nhwc(image), "moments": nhwc(moments), "features": [nhwc(f) for f in enc_fea],
+                            "noise": nhwc(noise), "latent": nhwc(z), "decoded": decoded}
+
     os.makedirs(OUT, exist_ok=True)
-    write_yaml(os.path.join(OUT, "tiny.yaml"), unet_config, encoder_config)
+    write_yaml(os.path.join(OUT, "tiny.yaml"), unet_config, encoder_config, ddconfig)
     with open(os.path.join(OUT, "networks.json"), "w") as f:
         f.write(to_json({"generator": "Tools/golden/make_stablesr_fixtures.py", "torch": torch.__version__,
                          "reference": "IceClear/StableSR 398ee93", "cases": cases}))
