@@ -29,3 +29,11 @@ public enum Initializer {
         uniform(shape, bound: gain * (6 / Float(fanIn + fanOut)).squareRoot(), using: &generator)
     }
 }
+
+/// A generator for modules whose weights are replaced right after construction (checkpoint
+/// loading): it yields zeros, so building a large network costs one cheap pass per parameter
+/// instead of drawing random numbers that are thrown away. Never use it for training.
+public struct WeightsToBeLoaded: RandomNumberGenerator {
+    public init() {}
+    public mutating func next() -> UInt64 { 0 }
+}

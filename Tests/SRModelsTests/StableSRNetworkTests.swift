@@ -48,11 +48,21 @@ struct StableSRNetworkTests {
                  timesteps: nil, output: nil)
         }
     }
+    struct TextCase: Decodable {
+        let seed: UInt64
+        let keys: [String: [Int]]
+        let tokens: [Int]
+        let output: Values
+        var asCase: Case {
+            Case(seed: seed, keys: keys, parameter_count: nil, input: nil, embedding: nil, context: nil, features: nil, timesteps: nil, output: nil)
+        }
+    }
     struct File: Decodable {
         struct Cases: Decodable {
             let timestep_embedding: Embeddings
             let spade, resblock_dual, resblock_plain, spatial_transformer, attention_block, encoder, unet: Case
             let autoencoder: AutoencoderCase
+            let text_context: TextCase
         }
         let cases: Cases
     }
@@ -204,6 +214,25 @@ struct StableSRNetworkTests {
         // The plain decoder (w = 0) ignores the features entirely.
         let plain = withoutGradients { model.decode(f.latent.tensor) }
         Self.expectClose(plain, f.decoded["0.0"]!, tolerance: 2e-4, "plain decoder")
+    }
+
+    @Test("Text context: the empty prompt through OpenCLIP's text transformer to the penultimate layer")
+    func textContext() throws {
+        let f = Self.fixture.cases.text_context
+        let encoder = OpenCLIPTextEncoder(configuration: OpenCLIPTextConfiguration(vocabularySize: 49408, contextLength: 77, width: 128,
+                                                                                   layers: 3, embedDim: 32))
+        try Self.fill(encoder, f.asCase)
+        #expect(encoder.emptyPromptTokens == f.tokens)
+        Self.expectClose(encoder.emptyPromptContext(), f.output, tolerance: 1e-4, "context")
+        // From a state dict as a checkpoint holds it: the shape is read from the weights.
+        let state = Dictionary(uniqueKeysWithValues: encoder.namedParameters().map { ("cond_stage_model.model." + $0.path, $0.parameter.value) })
+        let loaded = try OpenCLIPTextEncoder(stateDictionary: state)
+        #expect(loaded.configuration == encoder.configuration)
+        Self.expectClose(loaded.emptyPromptContext(), f.output, tolerance: 1e-4, "context of the loaded encoder")
+        var incomplete = state
+        incomplete["cond_stage_model.model.ln_final.weight"] = nil
+        #expect(throws: ParameterUpdateError.self) { try OpenCLIPTextEncoder(stateDictionary: incomplete) }
+        #expect(throws: LatentModelConfigurationError.self) { try OpenCLIPTextEncoder(stateDictionary: state, prefix: "model.") }
     }
 
     @Test("Full-width StableSR configurations: the released parameter counts")

@@ -128,6 +128,45 @@ def write_yaml(path, unet_config, encoder_config, ddconfig):
         yaml.safe_dump(cfw, f, sort_keys=False)
 
 
+def text_context_case(reference):
+    """The empty prompt's cross-attention context as FrozenOpenCLIPEmbedder computes it (layer
+    'penultimate'): its own encode_with_transformer / text_transformer_forward methods, executed from
+    the reference's ldm/modules/encoders/modules.py (the module itself imports clip, transformers and
+    kornia), on an open_clip 2.0.2 CLIP (the version the reference pins) at reduced width: 3 layers of
+    width 128, 2 heads (width / 64, as ViT-H-14's 1024 / 16), the real vocabulary and context length.
+    open_clip's package __init__ (image transforms, torchvision) is bypassed; its model.py needs only
+    torchvision's FrozenBatchNorm2d, given a dummy."""
+    import importlib.util
+    spec = importlib.util.find_spec("open_clip")
+    package = types.ModuleType("open_clip")
+    package.__path__ = list(spec.submodule_search_locations)
+    torchvision = types.ModuleType("torchvision")
+    ops = types.ModuleType("torchvision.ops")
+    misc = types.ModuleType("torchvision.ops.misc")
+    misc.FrozenBatchNorm2d = type("FrozenBatchNorm2d", (torch.nn.Module,), {})
+    sys.modules.update({"open_clip": package, "torchvision": torchvision, "torchvision.ops": ops, "torchvision.ops.misc": misc})
+    import open_clip.model as clip_model
+    import open_clip.tokenizer as tokenizer
+
+    clip = clip_model.CLIP(embed_dim=32, vision_cfg=clip_model.CLIPVisionCfg(layers=1, width=64, patch_size=16, image_size=32),
+                           text_cfg=clip_model.CLIPTextCfg(context_length=77, vocab_size=49408, width=128, heads=2, layers=3))
+    del clip.visual
+    clip.eval()
+    keys = seeded_fill(clip, 41)
+    with open(os.path.join(reference, "ldm", "modules", "encoders", "modules.py")) as f:
+        text = f.read()
+    start = text.index("class FrozenOpenCLIPEmbedder")
+    methods = text[text.index("    def encode_with_transformer", start):text.index("    def encode(self, text)", start)]
+    namespace = {"torch": torch, "checkpoint": torch.utils.checkpoint.checkpoint}
+    exec("class Embedder:\n" + methods, namespace)
+    embedder = namespace["Embedder"]()
+    embedder.model = clip
+    embedder.layer_idx = 1  # layer "penultimate"
+    tokens = tokenizer.tokenize([""])
+    context = embedder.encode_with_transformer(tokens)
+    return {"seed": 41, "keys": keys, "tokens": tokens[0].tolist(), "output": nhwc(context)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reference", required=True, help="checkout of IceClear/StableSR")
@@ -239,6 +278,8 @@ def main():
                             "parameter_count": sum(p.numel() for p in autoencoder.parameters()),
                             "input": nhwc(image), "moments": nhwc(moments), "features": [nhwc(f) for f in enc_fea],
                             "noise": nhwc(noise), "latent": nhwc(z), "decoded": decoded}
+
+    cases["text_context"] = text_context_case(args.reference)
 
     os.makedirs(OUT, exist_ok=True)
     write_yaml(os.path.join(OUT, "tiny.yaml"), unet_config, encoder_config, ddconfig)
