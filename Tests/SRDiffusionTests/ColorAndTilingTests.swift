@@ -30,12 +30,19 @@ struct ColorAndTilingTests {
     @Test("Tiled evaluation of a pointwise model equals the untiled one (no seams)", .tags(.property))
     func tiledEqualsWhole() {
         let input = testTensor([1, 40, 56, 6], seed: 4)
-        let model: (Tensor, Tensor) -> Tensor = { x, level in
-            (x.sliced(alongAxis: 3, from: 3, count: 3) * 2 - x.sliced(alongAxis: 3, from: 0, count: 3)) * level.scalars[0]
+        // A pointwise model that also reads a second tensor at the tile's region (as SR3's condition
+        // and StableSR's LR latent are read): tiling must hand it the right region.
+        let positions = testTensor([1, 40, 56, 2], seed: 5)
+        let model: Denoiser = { x, step in
+            (x.sliced(alongAxis: 3, from: 3, count: 3) * 2 - x.sliced(alongAxis: 3, from: 0, count: 3)) * step.noiseLevel
+                + positions.cropped(to: step.region).sliced(alongAxis: 3, from: 0, count: 1)
         }
-        let level = Tensor(shape: [1], values: [0.7])
-        let whole = model(input, level)
-        let tiled = TiledDenoiser(size: 24, overlap: 8)(input, noiseLevel: level, model: model)
-        #expect(relativeError(tiled, whole) < 1e-5)
+        let step = DenoisingStep(index: 0, stepCount: 1, timestep: 10, alphaCumprod: 0.49,
+                                 region: DenoisingStep.Region(y: 0, x: 0, height: 40, width: 56))
+        let whole = model(input, step)
+        for window in [TiledDenoiser.Window.symmetric, .stableSR] {
+            let tiled = TiledDenoiser(size: 24, overlap: 8, window: window)(input, step: step, denoiser: model)
+            #expect(relativeError(tiled, whole) < 1e-5)
+        }
     }
 }

@@ -167,6 +167,54 @@ def text_context_case(reference):
     return {"seed": 41, "keys": keys, "tokens": tokens[0].tolist(), "output": nhwc(context)}
 
 
+def sampling_case(reference, util):
+    """The tile script's respaced schedule and the canvas sampler's Gaussian tile weights, from the
+    reference's own code: make_beta_schedule (ldm util), space_timesteps and the respacing loop of
+    scripts/sr_val_ddpm_text_T_vqganfin_oldcanvas_tile.py (executed from its text, iterating the
+    float32 alphas_cumprod buffer as there), DDPM.register_schedule's buffer formulas (numpy on the
+    float32 betas, stored as float32), and LatentDiffusionSRTextWT._gaussian_weights."""
+    import numpy as np
+    with open(os.path.join(reference, "scripts", "sr_val_ddpm_text_T_vqganfin_oldcanvas_tile.py")) as f:
+        script = f.read()
+    namespace = {}
+    exec(script[script.index("def space_timesteps"):script.index("def chunk(")], namespace)
+    space_timesteps = namespace["space_timesteps"]
+    betas = util.make_beta_schedule("linear", 1000, linear_start=0.00085, linear_end=0.0120)
+    base = torch.tensor(np.cumprod(1.0 - betas, axis=0), dtype=torch.float32)
+    schedules = {}
+    for steps in [1, 4, 50, 200]:
+        use = set(space_timesteps(1000, [steps]))
+        last = 1.0
+        new_betas = []
+        for i, alpha_cumprod in enumerate(base):
+            if i in use:
+                new_betas.append(1 - alpha_cumprod / last)
+                last = alpha_cumprod
+        new_betas = np.array([b.data.cpu().numpy() for b in new_betas])
+        alphas = 1. - new_betas
+        alphas_cumprod = np.cumprod(alphas, axis=0)
+        alphas_cumprod_prev = np.append(1., alphas_cumprod[:-1])
+        variance = new_betas * (1. - alphas_cumprod_prev) / (1. - alphas_cumprod)
+        schedules[str(steps)] = {
+            "timesteps": sorted(use),
+            "alphas_cumprod": [float(v) for v in torch.tensor(alphas_cumprod, dtype=torch.float32)],
+            "posterior_mean_coef1": [float(v) for v in torch.tensor(new_betas * np.sqrt(alphas_cumprod_prev) / (1. - alphas_cumprod), dtype=torch.float32)],
+            "posterior_mean_coef2": [float(v) for v in torch.tensor((1. - alphas_cumprod_prev) * np.sqrt(alphas) / (1. - alphas_cumprod), dtype=torch.float32)],
+            "posterior_log_variance_clipped": [float(v) for v in torch.tensor(np.log(np.maximum(variance, 1e-20)), dtype=torch.float32)],
+        }
+    with open(os.path.join(reference, "ldm", "models", "diffusion", "ddpm.py")) as f:
+        ddpm = f.read()
+    start = ddpm.index("    def _gaussian_weights")
+    method = ddpm[start:ddpm.index("    @torch.no_grad()", start)]
+    namespace = {"torch": torch}
+    exec("class Canvas:\n" + method, namespace)
+    canvas = namespace["Canvas"]()
+    canvas.betas = torch.zeros(1)
+    canvas.configs = types.SimpleNamespace(model=types.SimpleNamespace(params=types.SimpleNamespace(channels=1)))
+    weights = {str(size): canvas._gaussian_weights(size, size, 1)[0, 0].reshape(-1).tolist() for size in [8, 64]}
+    return {"base_alphas_cumprod_999": float(base[999]), "schedules": schedules, "gaussian_weights": weights}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reference", required=True, help="checkout of IceClear/StableSR")
@@ -280,6 +328,7 @@ def main():
                             "noise": nhwc(noise), "latent": nhwc(z), "decoded": decoded}
 
     cases["text_context"] = text_context_case(args.reference)
+    cases["sampling"] = sampling_case(args.reference, util)
 
     os.makedirs(OUT, exist_ok=True)
     write_yaml(os.path.join(OUT, "tiny.yaml"), unet_config, encoder_config, ddconfig)

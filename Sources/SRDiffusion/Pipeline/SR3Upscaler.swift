@@ -118,21 +118,11 @@ public struct SR3Upscaler {
             }
             _ = progress?(1, 1)
         case .sr3:
-            let predictsImage = model.description.prediction == .x0
-            let denoise: (Tensor, Tensor) -> Tensor = { input, level in
-                let out = network(input, noiseLevel: level, augmentationLevel: augmentation, using: &dropout)
-                guard predictsImage else { return out }
-                // x̂₀ → ε̂ = (x_t − √γ·x̂₀)/√(1 − γ), per image.
-                let x = input.sliced(alongAxis: 3, from: input.shape[3] - out.shape[3], count: out.shape[3])
-                let a = level.reshaped(to: [level.shape[0], 1, 1, 1])
-                return (x - a * out) / (1 - a * a).sqrt()
-            }
             output = try withTrainingMode(false) {
-                try DiffusionSampling.run(condition: condition, sampler: makeSampler(), generators: &generators, order: noiseOrder,
-                                          start: start ?? defaultStart, model: { input, level in
-                                              guard let tile else { return denoise(input, level) }
-                                              return tile(input, noiseLevel: level, model: denoise)
-                                          }, progress: progress)
+                try DiffusionSampling.run(condition: condition, sampler: makeSampler(), prediction: model.description.prediction == .x0 ? .sample : .epsilon,
+                                          generators: &generators, order: noiseOrder, start: start ?? defaultStart, tile: tile,
+                                          model: { input, level in network(input, noiseLevel: level, augmentationLevel: augmentation, using: &dropout) },
+                                          progress: progress)
             }
         }
         let cropped = output.sliced(alongAxis: 1, from: 0, count: height).sliced(alongAxis: 2, from: 0, count: width)
