@@ -53,9 +53,11 @@ let package = Package(
         .target(name: "SRImage", dependencies: ["SRSupport", "_CPNG", "_CJPEG"], exclude: ["README.md"]),
         .target(name: "SRDegradation", dependencies: ["SRImage", "SRTensor", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
+        .target(name: "SRPipelines", dependencies: ["SRDiffusion", "SRModels", "SRCheckpoint", "SRImage", "SRTensor", "SRNN"],
+                exclude: ["README.md"]),
         .target(name: "SRTraining", dependencies: ["SRDegradation", "SRImage", "SRTensor", "SRNN", "SRModels", "SRDiffusion", "SRCheckpoint", "SRMetrics", "SRSupport"], exclude: ["README.md"]),
-        .target(name: "SRBenchmark", dependencies: ["SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRCheckpoint", "SRTensor", "SRSupport"], exclude: ["README.md"]),
-        .target(name: "DiffusionSR", dependencies: ["SRBenchmark", "SRSupport", "SRDegradation", "SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
+        .target(name: "SRBenchmark", dependencies: ["SRPipelines", "SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRCheckpoint", "SRTensor", "SRSupport"], exclude: ["README.md"]),
+        .target(name: "DiffusionSR", dependencies: ["SRPipelines", "SRBenchmark", "SRSupport", "SRDegradation", "SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
             name: "diffsr",
             dependencies: [
@@ -75,6 +77,7 @@ let package = Package(
         .testTarget(name: "SRDegradationTests", dependencies: ["SRDegradation", "SRImage", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
+        .testTarget(name: "SRPipelinesTests", dependencies: ["SRPipelines", "SRDiffusion", "SRModels", "SRCheckpoint", "SRImage", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),
         .testTarget(name: "SRBenchmarkTests", dependencies: ["SRBenchmark", "SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRModels", "SRTensor", "_TestSupport"]),
         .testTarget(name: "diffsrTests", dependencies: ["diffsr", "_TestSupport"]),

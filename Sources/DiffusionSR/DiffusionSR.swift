@@ -10,3 +10,4 @@
 @_exported import SRMetrics
 @_exported import SRTraining
 @_exported import SRBenchmark
+@_exported import SRPipelines

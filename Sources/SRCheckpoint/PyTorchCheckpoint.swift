@@ -28,35 +28,10 @@ public enum PyTorchCheckpoint {
     }
 
     /// The tensors of a checkpoint keyed by dotted path. A top-level `state_dict` (Lightning),
-    /// when present, is used; nested dictionaries are flattened (`"a.b.weight"`).
+    /// when present, is used; nested dictionaries are flattened (`"a.b.weight"`). Only the tensors
+    /// of that dictionary are read (`PyTorchStateDictionary`).
     public static func stateDictionary(contentsOfFile path: String, key: String? = nil) throws -> [String: Tensor] {
-        var root = try load(contentsOfFile: path)
-        if let key {
-            guard let value = root.stringKeyed?[key] else { throw CheckpointError.missingTensor(path: path, key: key) }
-            root = value
-        } else if let stateDict = root.stringKeyed?["state_dict"], case .dictionary = stateDict {
-            root = stateDict
-        }
-        var result: [String: Tensor] = [:]
-        flatten(root, prefix: "", into: &result)
-        return result
-    }
-
-    static func flatten(_ value: PickleValue, prefix: String, into result: inout [String: Tensor]) {
-        switch value {
-        case .tensor(let t): result[prefix] = t
-        case .dictionary(let d):
-            for (k, v) in d.entries {
-                let name: String
-                switch k {
-                case .string(let s): name = s
-                case .int(let i): name = String(i)
-                default: continue
-                }
-                flatten(v, prefix: prefix.isEmpty ? name : prefix + "." + name, into: &result)
-            }
-        default: break
-        }
+        try PyTorchStateDictionary(contentsOfFile: path, key: key).tensors()
     }
 
     // MARK: - Layouts

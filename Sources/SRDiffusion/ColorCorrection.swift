@@ -22,6 +22,18 @@ public enum ColorCorrection: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The correction without the final clipping, for images in any range (StableSR applies it to
+    /// the decoder's output in [−1, 1] before it clamps; AdaIN's ε makes the range matter).
+    public func corrected(_ image: Image, reference: Image) -> Image {
+        precondition(image.width == reference.width && image.height == reference.height && image.channels == reference.channels,
+                     "color correction needs images of the same size")
+        switch self {
+        case .none: return image
+        case .adain: return ColorCorrection.adain(image, reference)
+        case .wavelet: return ColorCorrection.wavelet(image, reference)
+        }
+    }
+
     static func statistics(_ image: Image, channel c: Int) -> (mean: Double, deviation: Double) {
         let n = image.pixelCount
         var sum = 0.0

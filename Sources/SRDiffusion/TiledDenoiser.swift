@@ -80,7 +80,7 @@ public struct TiledDenoiser: Sendable {
 
 extension Tensor {
     /// This NHWC tensor with `patch` added at (y, x) (no gradient recording; used by tiling).
-    func adding(_ patch: Tensor, atY y0: Int, x x0: Int) -> Tensor {
+    public func adding(_ patch: Tensor, atY y0: Int, x x0: Int) -> Tensor {
         var out = self.detached
         let (h, w, c) = (shape[1], shape[2], shape[3])
         let (ph, pw) = (patch.shape[1], patch.shape[2])

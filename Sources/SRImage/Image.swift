@@ -91,9 +91,12 @@ public struct Image: Sendable, Equatable {
     }
 
     /// Every sample clipped to `[0, 1]`.
-    public func clipped() -> Image {
+    public func clipped() -> Image { clipped(lower: 0, upper: 1) }
+
+    /// Every sample clamped to `[lower, upper]`.
+    public func clipped(lower: Float, upper: Float) -> Image {
         var copy = self
-        for i in copy.pixels.indices { copy.pixels[i] = min(max(copy.pixels[i], 0), 1) }
+        for i in copy.pixels.indices { copy.pixels[i] = min(max(copy.pixels[i], lower), upper) }
         return copy
     }
 

@@ -109,6 +109,12 @@ public struct ParameterUpdateError: Error, Equatable, CustomStringConvertible {
     public var unexpected: [String]
     public var mismatched: [Mismatch]
 
+    public init(missing: [String], unexpected: [String], mismatched: [Mismatch]) {
+        self.missing = missing
+        self.unexpected = unexpected
+        self.mismatched = mismatched
+    }
+
     public var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && mismatched.isEmpty }
 
     public var description: String {

@@ -15,6 +15,8 @@ public indirect enum PickleValue: @unchecked Sendable, CustomStringConvertible {
     case list(PickleList)
     case dictionary(PickleDictionary)
     case tensor(Tensor)
+    /// A tensor whose storage has not been read (a deferred load, `PyTorchCheckpoint.lazyStateDictionary`).
+    case tensorReference(TensorReference)
     /// A class or function reference that is on the allow-list (e.g. `torch.FloatStorage`).
     case global(module: String, name: String)
     /// A storage reference from a persistent id, resolved when a tensor is rebuilt.
@@ -35,6 +37,7 @@ public indirect enum PickleValue: @unchecked Sendable, CustomStringConvertible {
         case .list(let list): return "[" + list.items.map(\.description).joined(separator: ", ") + "]"
         case .dictionary(let d): return "{" + d.entries.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         case .tensor(let t): return "tensor\(t.shape)"
+        case .tensorReference(let t): return "tensor\(t.shape) (not loaded)"
         case .global(let m, let n): return "<\(m).\(n)>"
         case .storage(let s): return "<storage \(s.key)>"
         case .mark: return "<mark>"
@@ -73,4 +76,13 @@ public struct StorageReference: Sendable {
     public var typeName: String
     public var key: String
     public var elementCount: Int
+}
+
+/// A tensor of a checkpoint as its pickle describes it: a view (offset, size, strides, in elements)
+/// of a storage, which is read only when the tensor is materialized.
+public struct TensorReference: Sendable {
+    public var storage: StorageReference
+    public var offset: Int
+    public var shape: [Int]
+    public var strides: [Int]
 }

@@ -22,6 +22,8 @@ struct Unpickler {
     let path: String
     /// Returns the Float32 elements of a storage (already converted), given its reference.
     let loadStorage: (StorageReference) throws -> [Float]
+    /// Tensors become `.tensorReference` without reading their storage.
+    var defersTensors = false
     private var position = 0
     private var stack: [PickleValue] = []
     private var memo: [Int: PickleValue] = [:]
@@ -217,6 +219,7 @@ struct Unpickler {
             let size = try sizeValues.map { v -> Int in guard case .int(let i) = v else { throw fail("bad size") }; return i }
             let strides = try strideValues.map { v -> Int in guard case .int(let i) = v else { throw fail("bad stride") }; return i }
             guard size.count == strides.count else { throw fail("size and stride ranks differ") }
+            if defersTensors { return .tensorReference(TensorReference(storage: storage, offset: offset, shape: size, strides: strides)) }
             let elements: [Float]
             if let cached = storageCache[storage.key] { elements = cached } else {
                 elements = try loadStorage(storage)

@@ -12,7 +12,7 @@ import Foundation
 /// - `randn` of ≥ 16 elements: uniforms for every element first, then Box–Muller in place over
 ///   blocks of 16 (pairs j, j+8); when the count is not a multiple of 16 the last 16 elements are
 ///   redrawn and transformed again;
-/// - `randn` of < 16 elements: per element, Box–Muller in Double from two 53-bit uniforms, the
+/// - `randn` of < 16 elements, and of tensors that are not contiguous (`randnElementwise`): per element, Box–Muller in Double from two 53-bit uniforms, the
 ///   second value of each pair cached for the next draw (as the generator's
 ///   `next_double_normal_sample`).
 /// Limitations: PyTorch builds without AVX2 (or its MKL path on some Intel CPUs) use other
@@ -59,6 +59,13 @@ public struct TorchGenerator: RandomNumberGenerator, Sendable {
             }
         }
         return data
+    }
+
+    /// `count` standard-normal values drawn element by element (`normal_distribution<double>`), as
+    /// PyTorch fills a tensor that is not contiguous — e.g. `torch.randn_like` of a channels-last
+    /// tensor, in its memory order — and any tensor of fewer than 16 elements.
+    public mutating func randnElementwise(count: Int) -> [Float] {
+        (0..<count).map { _ in Float(normalDouble()) }
     }
 
     /// `normal_distribution<double>` with the cached second sample.

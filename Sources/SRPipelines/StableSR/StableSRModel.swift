@@ -1,0 +1,139 @@
+import Foundation
+import SRCheckpoint
+import SRModels
+import SRNN
+import SRTensor
+
+/// A StableSR model ready to sample: the dual-condition U-Net, the time-aware encoder, the first
+/// stage (the KL autoencoder whose encoder makes the LR latent), the CFW autoencoder (its encoder's
+/// features and `Decoder_Mix`), and the constant text context of the empty prompt.
+///
+/// Loaded from the reference's released layout (a Lightning `.ckpt` with its YAML, the CFW `.ckpt`
+/// with its YAML) or from this project's converted safetensors (`write(to:)`).
+public final class StableSRModel: @unchecked Sendable {
+    public let configuration: StableSRConfiguration
+    public let cfwConfiguration: AutoencoderConfiguration
+    public let unet: StableSRUNet
+    public let encoder: TimeAwareEncoder
+    public let firstStage: KLAutoencoder
+    /// The CFW autoencoder; its encoder, quant convs and decoder are the first stage's when the two
+    /// checkpoints hold the same weights (the released files do: both are frozen SD 2.1 weights).
+    public let cfw: KLAutoencoder
+    /// `[1, L, context_dim]`: the empty prompt's text encoding.
+    public let context: Tensor
+    /// Sampling settings recorded for this model (`StableSRSettings` starts from them).
+    public var defaults: StableSRSettings.Recorded
+
+    /// What goes wrong when loading, worded for the user.
+    public struct LoadError: Error, CustomStringConvertible {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    init(configuration: StableSRConfiguration, cfwConfiguration: AutoencoderConfiguration, unet: StableSRUNet,
+         encoder: TimeAwareEncoder, firstStage: KLAutoencoder, cfw: KLAutoencoder, context: Tensor, defaults: StableSRSettings.Recorded) {
+        self.configuration = configuration
+        self.cfwConfiguration = cfwConfiguration
+        self.unet = unet
+        self.encoder = encoder
+        self.firstStage = firstStage
+        self.cfw = cfw
+        self.context = context
+        self.defaults = defaults
+    }
+
+    /// The state-dict prefixes of the released checkpoint.
+    static let unetPrefix = "model.diffusion_model.", encoderPrefix = "structcond_stage_model.",
+               firstStagePrefix = "first_stage_model.", textPrefix = "cond_stage_model.model.", cfwPrefix = "cfw."
+
+    /// Networks built without drawing random weights, to be loaded.
+    static func networks(_ c: StableSRConfiguration, _ cfwConfiguration: AutoencoderConfiguration) throws
+        -> (StableSRUNet, TimeAwareEncoder, KLAutoencoder, KLAutoencoder) {
+        var generator = WeightsToBeLoaded()
+        return (try StableSRUNet(configuration: c.unet, using: &generator), try TimeAwareEncoder(configuration: c.encoder, using: &generator),
+                try KLAutoencoder(configuration: c.autoencoder, fusion: false, using: &generator),
+                try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &generator))
+    }
+
+    /// Loads `module`'s parameters from `tensors` (this project's layout), naming the file and part.
+    static func load(_ module: Module, _ tensors: [String: Tensor], part: String, path: String) throws {
+        do { try module.update(parameters: tensors) } catch let error as ParameterUpdateError {
+            throw LoadError("\(path): the \(part) does not match its configuration: \(error)")
+        }
+    }
+
+    /// Loads `module` from the tensors under `prefix` of a checkpoint, a block at a time (keys grouped
+    /// by their first two path components), so the peak memory is the model plus one block. Every
+    /// key is checked first: missing and unexpected keys are reported together, nothing is loaded.
+    static func loadStreaming(_ module: Module, from keys: [String: [Int]], prefix: String, part: String, path: String,
+                              read: (String) throws -> [String: Tensor]) throws {
+        let own = module.parameterDictionary()
+        let available = Set(keys.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
+        var problems = ParameterUpdateError(missing: own.keys.filter { !available.contains($0) }.sorted(),
+                                            unexpected: available.filter { own[$0] == nil }.sorted(), mismatched: [])
+        for name in available {
+            guard let parameter = own[name], let shape = keys[prefix + name] else { continue }
+            let imported = shape.count == 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape.count == 3 && shape[2] == 1 ? [shape[0], shape[1]] : shape
+            if imported != parameter.shape { problems.mismatched.append(.init(key: name, expected: parameter.shape, actual: imported)) }
+        }
+        guard problems.isEmpty else { throw LoadError("\(path): the \(part) (\(prefix)*) does not match its configuration: \(problems)") }
+        let blocks = Set(available.map { name -> String in
+            let parts = name.split(separator: ".")
+            return parts.count > 2 ? parts.prefix(2).joined(separator: ".") + "." : name
+        })
+        for block in blocks.sorted() {
+            let tensors = PyTorchLayout.importedStateDictionary(try read(prefix + block), prefix: prefix)
+            try load(module, tensors.filter { own[$0.key] != nil }, part: part, path: path, strict: false)
+        }
+    }
+
+    static func load(_ module: Module, _ tensors: [String: Tensor], part: String, path: String, strict: Bool) throws {
+        do { try module.update(parameters: tensors, strict: strict) } catch let error as ParameterUpdateError {
+            throw LoadError("\(path): the \(part) does not match its configuration: \(error)")
+        }
+    }
+
+    /// Loads the reference's released files: the StableSR Lightning checkpoint (`state_dict` only; its
+    /// optimizer states are never read) with its YAML, and the CFW checkpoint with its YAML. The
+    /// empty prompt's context is computed from the checkpoint's own OpenCLIP text tower.
+    public convenience init(checkpoint: String, configuration configurationPath: String, cfwCheckpoint: String,
+                            cfwConfiguration cfwConfigurationPath: String) throws {
+        let c = try StableSRConfiguration(contentsOfYAMLFile: configurationPath)
+        let cfwConfiguration = try AutoencoderConfiguration(contentsOfCFWYAMLFile: cfwConfigurationPath)
+        guard cfwConfiguration.embedDim == c.autoencoder.embedDim && cfwConfiguration.zChannels == c.autoencoder.zChannels
+                && cfwConfiguration.downsamplingFactor == c.autoencoder.downsamplingFactor else {
+            throw LoadError("\(cfwConfigurationPath): the CFW autoencoder (embed_dim \(cfwConfiguration.embedDim), factor \(cfwConfiguration.downsamplingFactor)) does not fit the model's first stage (embed_dim \(c.autoencoder.embedDim), factor \(c.autoencoder.downsamplingFactor))")
+        }
+        let (unet, encoder, firstStage, cfw) = try Self.networks(c, cfwConfiguration)
+        let state = try PyTorchStateDictionary(contentsOfFile: checkpoint)
+        guard state.shapes.keys.contains(where: { $0.hasPrefix(Self.unetPrefix) }) else {
+            throw LoadError("\(checkpoint): no \(Self.unetPrefix)* tensors: not a StableSR (latent diffusion) checkpoint")
+        }
+        for (module, prefix, part) in [(unet as Module, Self.unetPrefix, "U-Net"), (encoder, Self.encoderPrefix, "time-aware encoder"),
+                                       (firstStage, Self.firstStagePrefix, "first stage")] {
+            try Self.loadStreaming(module, from: state.shapes, prefix: prefix, part: part, path: checkpoint) { try state.tensors(withPrefix: $0) }
+        }
+        let context: Tensor
+        do {
+            let text = try OpenCLIPTextEncoder(stateDictionary: try state.tensors(withPrefix: Self.textPrefix), prefix: Self.textPrefix)
+            guard text.configuration.width == c.unet.contextDim else {
+                throw LoadError("\(checkpoint): the text encoder's width \(text.configuration.width) is not the U-Net's context_dim \(c.unet.contextDim)")
+            }
+            context = text.emptyPromptContext()
+        } catch let error as ParameterUpdateError {
+            throw LoadError("\(checkpoint): the text encoder (\(Self.textPrefix)*) is incomplete: \(error)")
+        } catch let error as LatentModelConfigurationError {
+            throw LoadError("\(checkpoint): \(error.message)")
+        }
+        let cfwState = try PyTorchStateDictionary(contentsOfFile: cfwCheckpoint)
+        guard cfwState.shapes.keys.contains(where: { $0.hasPrefix("decoder.fusion_layer_") }) else {
+            throw LoadError("\(cfwCheckpoint): no decoder.fusion_layer_* tensors: not a CFW (AutoencoderKLResi) checkpoint")
+        }
+        // The released file also holds the loss's networks (LPIPS, discriminator): not part of inference.
+        try Self.loadStreaming(cfw, from: cfwState.shapes.filter { !$0.key.hasPrefix("loss.") }, prefix: "", part: "CFW autoencoder",
+                               path: cfwCheckpoint) { try cfwState.tensors(withPrefix: $0) }
+        self.init(configuration: c, cfwConfiguration: cfwConfiguration, unet: unet, encoder: encoder, firstStage: firstStage, cfw: cfw,
+                  context: context, defaults: StableSRSettings.Recorded())
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import SRDiffusion
+import SRImage
+import SRModels
+import SRNN
+import SRTensor
+
+/// Upscales images with StableSR as the reference's tile script does
+/// (`scripts/sr_val_ddpm_text_T_vqganfin_oldcanvas_tile.py`, IceClear/StableSR 398ee93):
+///
+/// 1. the LR in [−1, 1], bicubic ×s with s = max(input_size / min(h, w), scale) (`F.interpolate`,
+///    a = −0.75, no antialias), clamped; reflect-padded on both sides by ((n // 32) + 1)·32 − n when
+///    either side is not a multiple of 32;
+/// 2. larger than `pixelTile` on a side: pixel tiles (`ImageSpliterTh`: starts every
+///    `pixelTileStride`, the last aligned to the border; width outer, height inner), each sampled on
+///    its own with the generator reseeded, blended with StableSR's Gaussian window;
+/// 3. per image or pixel tile: z = scale_factor × a posterior sample of the first stage's encoding
+///    (the first draw, in NCHW order); x_T = √ᾱ₉₉₉·z + √(1−ᾱ₉₉₉)·ε (the second draw, element by element in NHWC
+///    order: `randn_like` of a channels-last tensor; `start: .noise` draws a third, x_T = ε in NCHW order,
+///    as the 512 script); the respaced sampler (`space_timesteps`, Float32 schedule), the
+///    network evaluated on latent tiles blended per step (`TiledDenoiser`, StableSR's window), each
+///    tile's structure features from the time-aware encoder on the same tile of z at the original
+///    timestep; the CFW decoder on z / scale_factor with the encoder features of the same input at
+///    w; the color fix against the input, before clamping;
+/// 4. clamp((x + 1)/2); when s > scale, bicubic back to ×scale; crop the padding; 8 bits by
+///    truncation (`astype(np.uint8)`), as the reference writes its PNGs.
+///
+/// Deviations: when s > scale the padding is cropped at the output's scale (the reference crops at
+/// the pre-downscale size and so leaves the padding in); pixel tiles work when only one side
+/// exceeds the tile (the reference's weight is always square and fails); the generator is seeded
+/// per image (the reference seeds once per run, and per pixel tile).
+public struct StableSRUpscaler {
+    public let model: StableSRModel
+    public var settings: StableSRSettings
+
+    /// An upscaler with the model's recorded settings (else the reference's defaults).
+    public init(model: StableSRModel, settings: StableSRSettings? = nil) {
+        self.model = model
+        self.settings = settings ?? StableSRSettings(recorded: model.defaults)
+    }
+
+    /// The training schedule (ldm's "linear": linspace of √β, squared).
+    var trainingSchedule: NoiseSchedule {
+        let c = model.configuration
+        return NoiseSchedule(BetaScheduleConfiguration(schedule: .quad, stepCount: c.timesteps, linearStart: c.linearStart, linearEnd: c.linearEnd))
+    }
+
+    /// The sampler of the settings.
+    func makeSampler() -> any DiffusionSampler {
+        let schedule = trainingSchedule
+        switch settings.sampler {
+        case .ddpm: return DDPMSampler(schedule: schedule, steps: settings.steps, clipsDenoised: false, respacing: .spaceTimesteps, precision: .float32)
+        case .ddim: return DDIMSampler(schedule: schedule, steps: settings.steps, eta: settings.eta, clipsDenoised: false,
+                                       respacing: .spaceTimesteps, precision: .float32)
+        case .dpmSolverPlusPlus: return DPMSolverSampler(schedule: schedule, steps: settings.steps, clipsDenoised: false,
+                                                         respacing: .spaceTimesteps, precision: .float32)
+        }
+    }
+
+    /// The size of the upsampled input and of the output for an LR of `width` × `height`.
+    public func geometry(width: Int, height: Int) -> (upsampled: (width: Int, height: Int), factor: Double, output: (width: Int, height: Int)) {
+        let factor = Swift.max(Double(settings.inputSize) / Double(Swift.min(width, height)), settings.scale)
+        let up = (width: Int(Double(width) * factor), height: Int(Double(height) * factor))
+        let output = factor > settings.scale ? (width: Int(Double(width) * settings.scale), height: Int(Double(height) * settings.scale)) : up
+        return (up, factor, output)
+    }
+
+    /// Upscales one RGB image; `seed` seeds the reference-order random stream (reseeded per pixel tile).
+    /// - Returns: the result, quantized to 8 bits as the reference writes it.
+    public func upscale(_ image: Image, seed: UInt64, progress: DiffusionSampling.Progress? = nil) throws -> Image {
+        precondition(image.channels == 3, "StableSR upscales RGB images")
+        try settings.validate()
+        let (up, factor, output) = geometry(width: image.width, height: image.height)
+        let signed = Image(width: image.width, height: image.height, channels: 3, pixels: image.pixels.map { $0 * 2 - 1 })
+        let upsampled = signed.resized(width: up.width, height: up.height, method: .torchBicubic).clipped(lower: -1, upper: 1)
+        var input = Tensor(shape: [1, up.height, up.width, 3], values: upsampled.pixels)
+        if up.height % 32 != 0 || up.width % 32 != 0 {
+            let padHeight = (up.height / 32 + 1) * 32 - up.height, padWidth = (up.width / 32 + 1) * 32 - up.width
+            let reflects = padHeight < up.height && padWidth < up.width
+            input = input.padded(top: 0, bottom: padHeight, left: 0, right: padWidth, mode: reflects ? .reflect : .zero)
+        }
+        let (height, width) = (input.shape[1], input.shape[2])
+        let tiles = pixelTiles(height: height, width: width)
+        let stepsPerTile = settings.steps
+        var result: Tensor
+        if tiles.count == 1 {
+            result = try sample(input, seed: seed) { done, _ in progress?(done, stepsPerTile) ?? true }
+        } else {
+            var sum = Tensor.zeros([1, height, width, 3]), total = Tensor.zeros([1, height, width, 1])
+            let window = TiledDenoiser(size: settings.pixelTile, overlap: 0, window: .stableSR)
+                .weights(height: tiles[0].height, width: tiles[0].width)
+            for (i, tile) in tiles.enumerated() {
+                let out = try sample(input.cropped(to: tile), seed: seed) { done, _ in
+                    progress?(i * stepsPerTile + done, tiles.count * stepsPerTile) ?? true
+                }
+                sum = sum.adding(out * window, atY: tile.y, x: tile.x)
+                total = total.adding(window, atY: tile.y, x: tile.x)
+            }
+            result = sum / total
+        }
+        var pixels = Image(width: width, height: height, channels: 3, pixels: result.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
+        if factor > settings.scale {
+            let scaled = (width: Int(Double(width) * settings.scale / factor), height: Int(Double(height) * settings.scale / factor))
+            pixels = pixels.resized(width: scaled.width, height: scaled.height, method: .torchBicubic).clipped(lower: 0, upper: 1)
+        }
+        let cropped = pixels.cropped(x: 0, y: 0, width: Swift.min(output.width, pixels.width), height: Swift.min(output.height, pixels.height))
+        return Image(width: cropped.width, height: cropped.height, channels: 3,
+                     pixels: cropped.pixels.map { Float(UInt8(Swift.min(Swift.max($0 * 255, 0), 255))) / 255 })
+    }
+
+    /// `ImageSpliterTh`'s tiles of a padded input, width outer and height inner.
+    func pixelTiles(height: Int, width: Int) -> [DenoisingStep.Region] {
+        func starts(_ length: Int) -> [Int] {
+            if length <= settings.pixelTile { return [0] }
+            var seen = Set<Int>(), out: [Int] = []
+            for start in stride(from: 0, to: length, by: settings.pixelTileStride) {
+                let s = start + settings.pixelTile > length ? length - settings.pixelTile : start
+                if seen.insert(s).inserted { out.append(s) }
+            }
+            return out
+        }
+        let tileHeight = Swift.min(settings.pixelTile, height), tileWidth = Swift.min(settings.pixelTile, width)
+        return starts(width).flatMap { x in starts(height).map { y in DenoisingStep.Region(y: y, x: x, height: tileHeight, width: tileWidth) } }
+    }
+
+    /// The latent diffusion of one input (image or pixel tile) `[1, H, W, 3]` in [−1, 1], decoded,
+    /// color-corrected, not clamped.
+    func sample(_ input: Tensor, seed: UInt64, progress: DiffusionSampling.Progress?) throws -> Tensor {
+        var generator = TorchGenerator(seed: seed)
+        let c = model.configuration
+        let scaleFactor = Float(c.scaleFactor)
+        return try withTrainingMode(false) {
+            try withoutGradients {
+                let posterior = model.firstStage.encode(input)
+                let latent = posterior.sample(noise: Tensor.randomNormal(posterior.mean.shape, order: .nchw, using: &generator)) * scaleFactor
+                // `torch.randn_like(init_latent)`: the reference's input is a transposed view of an
+                // HWC array (channels-last strides, kept through interpolation, padding and the
+                // convolutions); randn_like fills such a tensor element by element in memory order.
+                let noise = Tensor.randomNormal(latent.shape, order: .channelsLast, using: &generator)
+                let last = trainingSchedule.alphasCumprod[c.timesteps - 1]
+                var start = latent * Float(last.squareRoot()) + noise * Float((1 - last).squareRoot())
+                if settings.start == .noise { start = Tensor.randomNormal(latent.shape, order: .nchw, using: &generator) }
+                let tiler = TiledDenoiser(size: settings.latentTile, overlap: settings.latentTileOverlap, window: .stableSR)
+                let (unet, encoder, context) = (model.unet, model.encoder, model.context)
+                let samples = try DiffusionSampling.sample(
+                    from: start, sampler: makeSampler(), prediction: c.parameterization == .velocity ? .velocity : .epsilon,
+                    draw: { Tensor.randomNormal($0, order: .nchw, using: &generator) },
+                    denoiser: { x, step in
+                        tiler(x, step: step) { tile, tileStep in
+                            let timesteps = Tensor(shape: [tile.shape[0]], repeating: Float(tileStep.timestep))
+                            let features = encoder(latent.cropped(to: tileStep.region), timesteps: timesteps)
+                            return unet(tile, timesteps: timesteps, context: context, structure: features)
+                        }
+                    }, progress: progress)
+                let features = model.cfw.encode(input).features
+                let decoded = model.cfw.decode(samples / scaleFactor, features: features, fusionWeight: Float(settings.decoderWeight))
+                guard settings.colorCorrection != .none else { return decoded }
+                let (h, w) = (decoded.shape[1], decoded.shape[2])
+                let corrected = settings.colorCorrection.corrected(Image(width: w, height: h, channels: 3, pixels: decoded.scalars),
+                                                                   reference: Image(width: w, height: h, channels: 3, pixels: input.scalars))
+                return Tensor(shape: decoded.shape, values: corrected.pixels)
+            }
+        }
+    }
+}
