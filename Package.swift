@@ -46,7 +46,7 @@ let package = Package(
             // pool for oneDNN, OpenBLAS and the Swift loops. Without it, the default build is used.
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "/usr/lib/x86_64-linux-gnu/openblas-openmp"])]),
         .target(name: "SRNN", dependencies: ["SRTensor", "SRSupport"], exclude: ["README.md"]),
-        .target(name: "SRDiffusion", dependencies: ["SRTensor", "SRNN", "SRModels", "SRCheckpoint", "SRImage"], exclude: ["README.md"]),
+        .target(name: "SRDiffusion", dependencies: ["SRTensor", "SRNN", "SRImage"], exclude: ["README.md"]),
         .target(name: "SRModels", dependencies: ["SRNN", "SRTensor", "SRCheckpoint", .product(name: "Yams", package: "Yams")],
                 exclude: ["README.md"]),
         .target(name: "SRCheckpoint", dependencies: ["SRTensor", "SRNN", "SRSupport"], exclude: ["README.md"]),
@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "SRMetrics", dependencies: ["SRImage", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRPipelines", dependencies: ["SRDiffusion", "SRModels", "SRCheckpoint", "SRImage", "SRTensor", "SRNN"],
                 exclude: ["README.md"]),
-        .target(name: "SRTraining", dependencies: ["SRDegradation", "SRImage", "SRTensor", "SRNN", "SRModels", "SRDiffusion", "SRCheckpoint", "SRMetrics", "SRSupport"], exclude: ["README.md"]),
+        .target(name: "SRTraining", dependencies: ["SRPipelines", "SRDegradation", "SRImage", "SRTensor", "SRNN", "SRModels", "SRDiffusion", "SRCheckpoint", "SRMetrics", "SRSupport"], exclude: ["README.md"]),
         .target(name: "SRBenchmark", dependencies: ["SRPipelines", "SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRCheckpoint", "SRTensor", "SRSupport"], exclude: ["README.md"]),
         .target(name: "DiffusionSR", dependencies: ["SRPipelines", "SRBenchmark", "SRSupport", "SRDegradation", "SRTensor", "SRNN", "SRCheckpoint", "SRModels", "SRDiffusion", "SRImage", "SRMetrics", "SRTraining"]),
         .executableTarget(
@@ -73,13 +73,13 @@ let package = Package(
         .testTarget(name: "SRNNTests", dependencies: ["SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRCheckpointTests", dependencies: ["SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRModelsTests", dependencies: ["SRModels", "SRCheckpoint", "SRNN", "SRTensor", "_TestSupport"]),
-        .testTarget(name: "SRDiffusionTests", dependencies: ["SRDiffusion", "SRModels", "SRImage", "SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRDiffusionTests", dependencies: ["SRDiffusion", "SRPipelines", "SRModels", "SRImage", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRDegradationTests", dependencies: ["SRDegradation", "SRImage", "SRTensor", "_TestSupport"]),
         .testTarget(name: "SRImageTests", dependencies: ["SRImage", "_TestSupport"]),
         .testTarget(name: "SRMetricsTests", dependencies: ["SRMetrics", "SRImage", "_TestSupport"]),
-        .testTarget(name: "SRPipelinesTests", dependencies: ["SRPipelines", "SRDiffusion", "SRModels", "SRCheckpoint", "SRImage", "SRTensor", "_TestSupport"]),
-        .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "_TestSupport"]),
-        .testTarget(name: "SRBenchmarkTests", dependencies: ["SRBenchmark", "SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRModels", "SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRPipelinesTests", dependencies: ["SRPipelines", "SRDiffusion", "SRModels", "SRNN", "SRCheckpoint", "SRImage", "SRTensor", "_TestSupport"]),
+        .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "SRPipelines", "SRDiffusion", "_TestSupport"]),
+        .testTarget(name: "SRBenchmarkTests", dependencies: ["SRBenchmark", "SRPipelines", "SRDiffusion", "SRDegradation", "SRMetrics", "SRImage", "SRModels", "SRTensor", "_TestSupport"]),
         .testTarget(name: "diffsrTests", dependencies: ["diffsr", "_TestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import SRDiffusion
+import SRPipelines
 import SRImage
 
 /// How a diffusion model is sampled in a benchmark (the `diffsr upscale` options that change

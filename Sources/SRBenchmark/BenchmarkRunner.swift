@@ -1,6 +1,7 @@
 import Foundation
 import SRCheckpoint
 import SRDiffusion
+import SRPipelines
 import SRImage
 import SRMetrics
 import SRSupport

@@ -2,6 +2,7 @@ import Foundation
 import SRCheckpoint
 import SRDegradation
 import SRDiffusion
+import SRPipelines
 import SRImage
 import SRMetrics
 import SRModels

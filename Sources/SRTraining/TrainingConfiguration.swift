@@ -1,6 +1,7 @@
 import Foundation
 import SRDegradation
 import SRDiffusion
+import SRPipelines
 import SRImage
 import SRModels
 import SRNN

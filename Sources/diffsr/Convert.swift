@@ -13,13 +13,18 @@ extension DType: ExpressibleByArgument {
     }
 }
 
-/// `diffsr convert`: a reference SR3 checkpoint to this project's safetensors.
+/// `diffsr convert`: a reference checkpoint (SR3 or StableSR) to this project's safetensors.
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a reference SR3 *_gen.pth (with its JSON config) to safetensors with the config embedded, or rewrite a safetensors model.",
-        discussion: "A safetensors input is rewritten (e.g. to another dtype). The --default-* options record the "
-            + "settings `upscale` and `benchmark` use for this model when no flag is given (a flag still wins); "
-            + "--clear-defaults removes recorded ones first. `inspect` shows them.")
+        abstract: "Convert a reference checkpoint to safetensors with its configuration embedded, or rewrite a safetensors model.",
+        discussion: "SR3: a *_gen.pth with its JSON config. StableSR: the released Lightning .ckpt with its YAML "
+            + "(--model-config) and the CFW .ckpt with its YAML (--cfw-model, --cfw-config), into one file holding the "
+            + "U-Net, the time-aware encoder, the autoencoder with the CFW fusion layers and the empty prompt's text "
+            + "context (computed here from the checkpoint's text encoder, which is not stored); only the checkpoints' "
+            + "state_dict is read, never their optimizer states or pickled code. A safetensors input is rewritten "
+            + "(e.g. to another dtype). The --default-* options record the settings `upscale` and `benchmark` use "
+            + "for this model when no flag is given (a flag still wins); --clear-defaults removes recorded ones "
+            + "first. `inspect` shows them.")
 
     @Argument(help: "The PyTorch checkpoint (.pth/.ckpt) or a safetensors file to rewrite.")
     var input: String
@@ -27,14 +32,23 @@ struct Convert: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output .safetensors file (written atomically).")
     var output: String
 
-    @Option(help: "Reference JSON config (needed for .pth).")
+    @Option(help: "Reference config: SR3's JSON (for .pth) or StableSR's YAML (for its .ckpt).")
     var modelConfig: String?
+
+    @Option(help: "StableSR: the CFW checkpoint (vqgan_cfw_00011.ckpt).")
+    var cfwModel: String?
+
+    @Option(help: "StableSR: the CFW checkpoint's YAML.")
+    var cfwConfig: String?
+
+    @Option(help: "StableSR: record the default CFW weight w in [0, 1].")
+    var defaultDecW: Double?
 
     @Option(help: "Upscaling factor, when the config does not give it.")
     var scale: Int?
 
-    @Option(help: "Stored dtype: f32, f16 or bf16.")
-    var dtype: DType = .float32
+    @Option(help: "Stored dtype: f32, f16 or bf16 (default: f32 for SR3, f16 for StableSR).")
+    var dtype: DType?
 
     @Option(help: "Record the default sampler: ddpm, ddim or dpm-solver++.")
     var defaultSampler: SR3Upscaler.SamplerKind?
@@ -61,10 +75,27 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            var model = try SR3ModelFile(contentsOfFile: input, configurationPath: modelConfig, scale: scale)
-            try recordDefaults(in: &model.description)
-            try model.write(to: output, dtype: dtype)
-            printError("\(input) → \(output) (\(model.network.parameterCount) parameters, \(dtype.rawValue), ×\(model.description.scale))")
+            switch try LoadedModel.open(input, configuration: modelConfig, cfwCheckpoint: cfwModel, cfwConfiguration: cfwConfig, scale: scale) {
+            case .sr3(var model):
+                if defaultDecW != nil { throw CommandError("--default-dec-w is for StableSR models") }
+                try recordDefaults(in: &model.description)
+                let dtype = self.dtype ?? .float32
+                try model.write(to: output, dtype: dtype)
+                printError("\(input) → \(output) (\(model.network.parameterCount) parameters, \(dtype.rawValue), ×\(model.description.scale))")
+            case .stablesr(let model):
+                if clearDefaults { model.defaults = StableSRSettings.Recorded() }
+                if defaultAugLevel != nil { throw CommandError("--default-aug-level is for SR3+ models") }
+                if let defaultSteps, defaultSteps > 1000 { throw CommandError("--default-steps \(defaultSteps) exceeds the 1000 training steps") }
+                if let defaultDecW, !(0...1).contains(defaultDecW) { throw CommandError("--default-dec-w must be in [0, 1]") }
+                if let defaultSampler { model.defaults.sampler = defaultSampler }
+                if let defaultSteps { model.defaults.steps = defaultSteps }
+                if let defaultColorFix { model.defaults.colorCorrection = defaultColorFix }
+                if let defaultDecW { model.defaults.decoderWeight = defaultDecW }
+                let dtype = self.dtype ?? .float16
+                try model.write(to: output, dtype: dtype)
+                let parameters = [model.unet.parameterCount, model.encoder.parameterCount, model.firstStage.parameterCount, model.cfw.parameterCount]
+                printError("\(input) → \(output) (StableSR: U-Net \(parameters[0]), encoder \(parameters[1]), autoencoder \(parameters[2]), CFW \(parameters[3]) parameters\(model.cfwSharesFirstStage ? ", CFW sharing the first stage's weights" : ""), \(dtype.rawValue))")
+            }
         }
     }
 

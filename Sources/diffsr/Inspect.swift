@@ -19,8 +19,9 @@ struct Inspect: ParsableCommand {
                 rows = st.keys.map { ($0, st.entries[$0]!.shape, st.entries[$0]!.dtype.rawValue) }
                 metadata = st.metadata
             } else {
-                let tensors = try PyTorchCheckpoint.stateDictionary(contentsOfFile: file)
-                rows = tensors.keys.sorted().map { ($0, tensors[$0]!.shape, "pickle→F32") }
+                // Shapes from the pickle alone: no tensor data is read (a released StableSR .ckpt is 6.5 GB).
+                let state = try PyTorchStateDictionary(contentsOfFile: file)
+                rows = state.keys.map { ($0, state.shapes[$0]!, "pickle") }
             }
             for (key, shape, dtype) in rows {
                 print("\(key)\t\(shape.map(String.init).joined(separator: "x"))\t\(dtype)")
@@ -31,6 +32,11 @@ struct Inspect: ParsableCommand {
             if let json = metadata[SR3ModelDescription.metadataKey], let description = try? SR3ModelDescription(json: json),
                description.kind == .sr3 {
                 print("sampling: " + Self.samplingSummary(description))
+            }
+            if metadata[ModelFamily.metadataKey] == ModelFamily.stablesr.rawValue {
+                let model = try StableSRModel(contentsOfFile: file)
+                print("family: StableSR (\(model.configuration.parameterization.rawValue)-prediction), U-Net \(model.unet.parameterCount), time-aware encoder \(model.encoder.parameterCount), autoencoder \(model.firstStage.parameterCount), CFW fusion \(model.cfw.parameterCount - model.firstStage.parameterCount) parameters")
+                print("sampling: " + StableSRUpscaler(model: model).summary + (model.defaults == StableSRSettings.Recorded() ? " (the reference's defaults)" : " (recorded in the file where set)"))
             }
         }
     }

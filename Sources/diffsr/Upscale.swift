@@ -2,15 +2,19 @@ import ArgumentParser
 import DiffusionSR
 import Foundation
 
-/// `diffsr upscale`: super-resolve images with an SR3 model.
+/// `diffsr upscale`: super-resolve images with an SR3 or StableSR model.
 struct Upscale: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Upscale images with an SR3 model (iterative refinement from noise).",
+        abstract: "Upscale images with an SR3 or StableSR model.",
         discussion: """
             INPUT may be files or folders (PNG/JPEG). With one input file, --output is the output file;
             otherwise it is a folder (created if missing) receiving <stem>.png per input. Outputs are
             written atomically; Ctrl-C leaves no partial file. --rng torch draws every noise tensor in
-            the reference's NCHW order, so a seed reproduces the reference implementation's result.
+            the reference's order, so a seed reproduces the reference implementation's result.
+            StableSR: a converted .safetensors (diffsr convert), or the released SR.ckpt with
+            --model-config SR.yaml --cfw-model CFW.ckpt --cfw-config CFW.yaml; defaults as the
+            reference README (200 DDPM steps, --dec-w 0.5, adain, tile 512 / overlap 256 output
+            pixels, start from the noised LR latent).
             """)
 
     @Argument(help: "Input images or folders.")
@@ -22,8 +26,10 @@ struct Upscale: ParsableCommand {
     @Option(help: "Model: default (the shipped SR3 model, else the Regression one), a shipped model's name (see Models/) or family (sr3, sr3plus, regression: its ×4 model), a .safetensors file of this project, or a reference *_gen.pth with --model-config.")
     var model: String = "default"
 
-    @Option(help: "Reference JSON config for a .pth model (model.unet, beta_schedule, datasets resolutions).")
+    @Option(help: "The model's reference config: the JSON config of an SR3 *_gen.pth, or StableSR's YAML (configs/stableSRNew/v2-finetune_text_T_512.yaml) for its .ckpt.")
     var modelConfig: String?
+
+    @OptionGroup var stableSR: StableSROptions
 
     @Option(help: "Upscaling factor (default: the model's).")
     var scale: Int?
@@ -60,9 +66,19 @@ struct Upscale: ParsableCommand {
                                    + (names.isEmpty ? " (none found in Models/)" : " (available: \(names.joined(separator: ", ")))"))
             }
             if model == "default" { printError("model: \(modelPath)") }
-            let modelFile = try SR3ModelFile(contentsOfFile: modelPath, configurationPath: modelConfig, scale: scale)
-            var upscaler = try SR3Upscaler(model: modelFile, settings: sampling.settings(seed: seed, samples: 1))
-            upscaler.noiseOrder = rng == .torch ? .nchw : .natural
+            let loaded = try LoadedModel.open(modelPath, configuration: modelConfig, cfwCheckpoint: stableSR.cfwModel,
+                                              cfwConfiguration: stableSR.cfwConfig, scale: scale)
+            let upscaler: any Upscaler
+            switch loaded {
+            case .sr3(let modelFile):
+                var sr3 = try SR3Upscaler(model: modelFile, settings: sampling.settings(seed: seed, samples: 1))
+                sr3.noiseOrder = rng == .torch ? .nchw : .natural
+                upscaler = sr3
+            case .stablesr(let model):
+                guard rng == .torch else { throw CommandError("StableSR draws its noise in the reference's order only (--rng torch)") }
+                upscaler = StableSRUpscaler(model: model, settings: try stableSR.settings(for: model, sampling: sampling, scale: scale))
+            }
+            printError("sampling: \(upscaler.summary)")
             let files = try imageFiles(in: inputs)
             let single = files.count == 1 && !isFolder(inputs[0])
             if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
@@ -73,18 +89,18 @@ struct Upscale: ParsableCommand {
             while index < files.count {
                 // A batch: up to --batch consecutive inputs of the first one's size.
                 var group = [(index: index, file: files[index], image: try Image(contentsOfFile: files[index]))]
-                while group.count < batch, index + group.count < files.count {
+                while group.count < min(batch, upscaler.maximumBatch), index + group.count < files.count {
                     let next = index + group.count
                     let image = try Image(contentsOfFile: files[next])
                     guard image.width == group[0].image.width, image.height == group[0].image.height else { break }
                     group.append((next, files[next], image))
                 }
                 index += group.count
-                var generators = group.map { TorchGenerator(seed: seed &+ UInt64($0.index)) }
                 let label = ImageSet.stem(group[0].file) + (group.count > 1 ? " +\(group.count - 1)" : "")
-                var bar = ProgressBar(label: label, total: upscaler.steps)
-                let results = try upscaler.upscale(group.map(\.image), generators: &generators) { _, _ in
-                    bar.advance()
+                var bar: ProgressBar? = nil
+                let results = try upscaler.upscale(group.map(\.image), seeds: group.map { seed &+ UInt64($0.index) }) { done, total in
+                    if bar == nil || done == 1 && bar!.done > 0 { bar = ProgressBar(label: label, total: total) }
+                    bar!.advance()
                     return !Interrupt.requested
                 }
                 for (entry, result) in zip(group, results) {

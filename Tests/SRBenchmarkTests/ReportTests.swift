@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SRBenchmark
 import SRDiffusion
+import SRPipelines
 import SRImage
 import _TestSupport
 

@@ -1,6 +1,7 @@
 import Testing
 import SRBenchmark
 import SRDiffusion
+import SRPipelines
 import SRModels
 import SRTensor
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SRDiffusion
+import SRPipelines
 import SRModels
 import SRImage
 import SRTensor

@@ -4,6 +4,7 @@ import SRCheckpoint
 import SRDiffusion
 import SRImage
 import SRModels
+import SRNN
 @testable import SRPipelines
 import SRTensor
 import _TestSupport
@@ -126,5 +127,30 @@ struct StableSRPipelineTests {
         let features = withoutGradients { model.cfw.encode(input).features }
         let decoded = withoutGradients { model.cfw.decode(tensor(ref.samples) / Float(0.18215), features: features, fusionWeight: 0.5) }
         #expect(relativeError(decoded, tensor(ref.decoded)) < 1e-4)
+    }
+
+    @Test("A converted file holds the same model: networks, shared CFW weights, context, recorded defaults")
+    func convertedFile() throws {
+        let model = try Self.loadModel()
+        #expect(model.cfwSharesFirstStage)
+        model.defaults = StableSRSettings.Recorded(sampler: .ddim, steps: 20, decoderWeight: 0.7, colorCorrection: .wavelet)
+        let dir = try makeTemporaryDirectory("stablesr-file")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try model.write(to: "\(dir)/model.safetensors", dtype: .float32)
+        let reopened = try StableSRModel(contentsOfFile: "\(dir)/model.safetensors")
+        #expect(reopened.defaults == model.defaults)
+        #expect(reopened.configuration == model.configuration && reopened.cfwConfiguration == model.cfwConfiguration)
+        #expect(reopened.context.scalars == model.context.scalars)
+        for (a, b) in [(model.unet as Module, reopened.unet as Module), (model.encoder, reopened.encoder), (model.firstStage, reopened.firstStage),
+                       (model.cfw, reopened.cfw)] {
+            let other = b.parameterDictionary()
+            for (path, parameter) in a.namedParameters() { #expect(other[path]?.value.scalars == parameter.value.scalars, "\(path)") }
+        }
+        let settings = StableSRUpscaler(model: reopened).settings
+        #expect(settings.sampler == .ddim && settings.steps == 20 && settings.decoderWeight == 0.7 && settings.colorCorrection == .wavelet)
+        // Only the fusion layers of the CFW decoder are stored.
+        let file = try SafeTensorsFile(contentsOfFile: "\(dir)/model.safetensors")
+        #expect(file.keys.filter { $0.hasPrefix("cfw.") }.allSatisfy { $0.hasPrefix("cfw.decoder.fusion_layer_") })
+        #expect(file.metadata["diffsr.family"] == "stablesr")
     }
 }

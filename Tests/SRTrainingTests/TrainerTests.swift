@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SRCheckpoint
 import SRDiffusion
+import SRPipelines
 import SRImage
 import SRModels
 import SRTensor

@@ -250,6 +250,83 @@ def storage_keys(obj):
         return {name.split("/data/")[1] for name in archive.namelist() if "/data/" in name}
 
 
+def reference_helpers(reference):
+    """space_timesteps from the tile script and the two color fixes of scripts/wavelet_color_fix.py,
+    executed from the reference's text (the files import cv2, skimage, torchvision)."""
+    import torch.nn.functional as F
+    with open(os.path.join(reference, "scripts", "sr_val_ddpm_text_T_vqganfin_oldcanvas_tile.py")) as f:
+        script = f.read()
+    namespace = {}
+    exec(script[script.index("def space_timesteps"):script.index("def chunk(")], namespace)
+    space_timesteps = namespace["space_timesteps"]
+    with open(os.path.join(reference, "scripts", "wavelet_color_fix.py")) as f:
+        colorfix = f.read()
+    namespace = {"torch": torch, "F": F, "Tensor": torch.Tensor}
+    exec(colorfix[colorfix.index("def calc_mean_std"):], namespace)
+    return space_timesteps, namespace["adaptive_instance_normalization"], namespace["wavelet_reconstruction"]
+
+
+def tile_script(model, vq_model, lr, s, space_timesteps, adaptive_instance_normalization, wavelet_reconstruction):
+    """main() of scripts/sr_val_ddpm_text_T_vqganfin_oldcanvas_tile.py for one image below the pixel
+    tile size, n_samples 1: returns the uint8 output and the intermediates."""
+    import torch.nn.functional as F
+    torch.manual_seed(s["seed"])
+    model.register_schedule(given_betas=None, beta_schedule="linear", timesteps=1000, linear_start=0.00085, linear_end=0.0120,
+                            cosine_s=8e-3)
+    model.num_timesteps = 1000
+    sqrt_alphas_cumprod = model.sqrt_alphas_cumprod.clone()
+    sqrt_one_minus_alphas_cumprod = model.sqrt_one_minus_alphas_cumprod.clone()
+    use_timesteps = set(space_timesteps(1000, [s["steps"]]))
+    last_alpha_cumprod = 1.0
+    new_betas = []
+    for i, alpha_cumprod in enumerate(model.alphas_cumprod):
+        if i in use_timesteps:
+            new_betas.append(1 - alpha_cumprod / last_alpha_cumprod)
+            last_alpha_cumprod = alpha_cumprod
+    new_betas = [beta.data.cpu().numpy() for beta in new_betas]
+    model.register_schedule(given_betas=np.array(new_betas), timesteps=len(new_betas))
+    model.num_timesteps = 1000
+    model.ori_timesteps = sorted(use_timesteps)
+    vq_model.decoder.fusion_w = s["dec_w"]
+
+    im = lr.astype(np.float32) / 255.0
+    cur_image = (torch.from_numpy(im[None].transpose(0, 3, 1, 2)) - 0.5) / 0.5
+    size_min = min(cur_image.size(-1), cur_image.size(-2))
+    upsample_scale = max(s["input_size"] / size_min, s["upscale"])
+    cur_image = F.interpolate(cur_image, size=(int(cur_image.size(-2) * upsample_scale), int(cur_image.size(-1) * upsample_scale)),
+                              mode="bicubic").clamp(-1, 1)
+    ori_h, ori_w = cur_image.shape[2:]
+    if not (ori_h % 32 == 0 and ori_w % 32 == 0):
+        pad_h = ((ori_h // 32) + 1) * 32 - ori_h
+        pad_w = ((ori_w // 32) + 1) * 32 - ori_w
+        im_lq = F.pad(cur_image, pad=(0, pad_w, 0, pad_h), mode="reflect")
+    else:
+        im_lq = cur_image
+    assert im_lq.shape[2] <= s["vqgantile_size"] and im_lq.shape[3] <= s["vqgantile_size"]
+    init_latent = model.get_first_stage_encoding(model.encode_first_stage(im_lq))
+    semantic_c = model.cond_stage_model([""])
+    noise = torch.randn_like(init_latent)
+    t = torch.tensor([999]).long()
+    x_T = model.q_sample_respace(x_start=init_latent, t=t, sqrt_alphas_cumprod=sqrt_alphas_cumprod,
+                                 sqrt_one_minus_alphas_cumprod=sqrt_one_minus_alphas_cumprod, noise=noise)
+    samples, _ = model.sample_canvas(cond=semantic_c, struct_cond=init_latent, batch_size=1, timesteps=s["steps"],
+                                     time_replace=s["steps"], x_T=x_T, return_intermediates=True,
+                                     tile_size=int(s["input_size"] / 8), tile_overlap=s["tile_overlap"], batch_size_sample=1)
+    _, enc_fea_lq = vq_model.encode(im_lq)
+    x_samples = vq_model.decode(samples * 1. / model.scale_factor, enc_fea_lq)
+    decoded = x_samples.clone()
+    if s["colorfix_type"] == "adain":
+        x_samples = adaptive_instance_normalization(x_samples, im_lq)
+    elif s["colorfix_type"] == "wavelet":
+        x_samples = wavelet_reconstruction(x_samples, im_lq)
+    im_sr = torch.clamp((x_samples + 1.0) / 2.0, min=0.0, max=1.0)
+    assert upsample_scale == s["upscale"]
+    im_sr = im_sr.cpu().numpy().transpose(0, 2, 3, 1) * 255
+    im_sr = im_sr[:, :ori_h, :ori_w]
+    out = im_sr[0].astype(np.uint8)
+    return out, {"init_latent": init_latent, "im_lq": im_lq, "x_T": x_T, "samples": samples, "decoded": decoded}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reference", required=True, help="checkout of IceClear/StableSR")
@@ -264,18 +341,7 @@ def main():
     import torch.nn.functional as F
     torch.set_grad_enabled(False)
 
-    script_path = os.path.join(args.reference, "scripts", "sr_val_ddpm_text_T_vqganfin_oldcanvas_tile.py")
-    with open(script_path) as f:
-        script = f.read()
-    namespace = {}
-    exec(script[script.index("def space_timesteps"):script.index("def chunk(")], namespace)
-    space_timesteps = namespace["space_timesteps"]
-    with open(os.path.join(args.reference, "scripts", "wavelet_color_fix.py")) as f:
-        colorfix = f.read()
-    namespace = {"torch": torch, "F": F, "Tensor": torch.Tensor}
-    exec(colorfix[colorfix.index("def calc_mean_std"):], namespace)
-    adaptive_instance_normalization = namespace["adaptive_instance_normalization"]
-    wavelet_reconstruction = namespace["wavelet_reconstruction"]
+    space_timesteps, adaptive_instance_normalization, wavelet_reconstruction = reference_helpers(args.reference)
 
     config = OmegaConf.create(sr_config())
     model = instantiate_from_config(config.model).eval()
@@ -305,8 +371,9 @@ def main():
     sr_state = {k: v for k, v in model.state_dict().items()}
     sr_state.update(saved)
     trainable = sorted(k for k in saved if k.startswith("structcond_stage_model.") or ".spade." in k)[:3]
-    moments = {i: {"step": torch.tensor(10.0), "exp_avg": torch.randn(sr_state[k].shape), "exp_avg_sq": torch.rand(sr_state[k].shape)}
-               for i, k in enumerate(trainable)}
+    moment_generator = torch.Generator().manual_seed(5)
+    moments = {i: {"step": torch.tensor(10.0), "exp_avg": torch.randn(sr_state[k].shape, generator=moment_generator),
+                   "exp_avg_sq": torch.rand(sr_state[k].shape, generator=moment_generator)} for i, k in enumerate(trainable)}
     optimizer = [{"state": moments, "param_groups": [{"lr": 5e-5, "params": list(moments)}]}]
     os.makedirs(OUT, exist_ok=True)
     dropped = storage_keys({"state_dict": sr_state, "optimizer_states": optimizer}) - storage_keys({"state_dict": sr_state})
@@ -331,58 +398,10 @@ def main():
     Image.fromarray(rgb).save(os.path.join(OUT, "lr.png"))
 
     # The tile script, step by step.
+    out, run = tile_script(model, vq_model, np.array(Image.open(os.path.join(OUT, "lr.png")).convert("RGB")), SETTINGS,
+                           space_timesteps, adaptive_instance_normalization, wavelet_reconstruction)
     s = SETTINGS
-    torch.manual_seed(s["seed"])
-    model.register_schedule(given_betas=None, beta_schedule="linear", timesteps=1000, linear_start=0.00085, linear_end=0.0120,
-                            cosine_s=8e-3)
-    model.num_timesteps = 1000
-    sqrt_alphas_cumprod = model.sqrt_alphas_cumprod.clone()
-    sqrt_one_minus_alphas_cumprod = model.sqrt_one_minus_alphas_cumprod.clone()
-    use_timesteps = set(space_timesteps(1000, [s["steps"]]))
-    last_alpha_cumprod = 1.0
-    new_betas = []
-    for i, alpha_cumprod in enumerate(model.alphas_cumprod):
-        if i in use_timesteps:
-            new_betas.append(1 - alpha_cumprod / last_alpha_cumprod)
-            last_alpha_cumprod = alpha_cumprod
-    new_betas = [beta.data.cpu().numpy() for beta in new_betas]
-    model.register_schedule(given_betas=np.array(new_betas), timesteps=len(new_betas))
-    model.num_timesteps = 1000
-    model.ori_timesteps = sorted(use_timesteps)
-    vq_model.decoder.fusion_w = s["dec_w"]
-
-    im = np.array(Image.open(os.path.join(OUT, "lr.png")).convert("RGB")).astype(np.float32) / 255.0
-    cur_image = (torch.from_numpy(im[None].transpose(0, 3, 1, 2)) - 0.5) / 0.5
-    size_min = min(cur_image.size(-1), cur_image.size(-2))
-    upsample_scale = max(s["input_size"] / size_min, s["upscale"])
-    cur_image = F.interpolate(cur_image, size=(int(cur_image.size(-2) * upsample_scale), int(cur_image.size(-1) * upsample_scale)),
-                              mode="bicubic").clamp(-1, 1)
-    ori_h, ori_w = cur_image.shape[2:]
-    pad_h = ((ori_h // 32) + 1) * 32 - ori_h
-    pad_w = ((ori_w // 32) + 1) * 32 - ori_w
-    im_lq = F.pad(cur_image, pad=(0, pad_w, 0, pad_h), mode="reflect")
-    assert im_lq.shape[2] <= s["vqgantile_size"] and im_lq.shape[3] <= s["vqgantile_size"]
-    init_latent = model.get_first_stage_encoding(model.encode_first_stage(im_lq))
-    semantic_c = model.cond_stage_model([""])
-    noise = torch.randn_like(init_latent)
-    t = torch.tensor([999]).long()
-    x_T = model.q_sample_respace(x_start=init_latent, t=t, sqrt_alphas_cumprod=sqrt_alphas_cumprod,
-                                 sqrt_one_minus_alphas_cumprod=sqrt_one_minus_alphas_cumprod, noise=noise)
-    samples, _ = model.sample_canvas(cond=semantic_c, struct_cond=init_latent, batch_size=1, timesteps=s["steps"],
-                                     time_replace=s["steps"], x_T=x_T, return_intermediates=True,
-                                     tile_size=int(s["input_size"] / 8), tile_overlap=s["tile_overlap"], batch_size_sample=1)
-    _, enc_fea_lq = vq_model.encode(im_lq)
-    x_samples = vq_model.decode(samples * 1. / model.scale_factor, enc_fea_lq)
-    decoded = x_samples.clone()
-    if s["colorfix_type"] == "adain":
-        x_samples = adaptive_instance_normalization(x_samples, im_lq)
-    elif s["colorfix_type"] == "wavelet":
-        x_samples = wavelet_reconstruction(x_samples, im_lq)
-    im_sr = torch.clamp((x_samples + 1.0) / 2.0, min=0.0, max=1.0)
-    assert upsample_scale == s["upscale"]
-    im_sr = im_sr.cpu().numpy().transpose(0, 2, 3, 1) * 255
-    im_sr = im_sr[:, :ori_h, :ori_w]
-    out = im_sr[0].astype(np.uint8)
+    init_latent, im_lq, x_T, samples, decoded = run["init_latent"], run["im_lq"], run["x_T"], run["samples"], run["decoded"]
     Image.fromarray(out).save(os.path.join(OUT, "reference.png"))
     tiles = (math.ceil((init_latent.shape[2] - s["tile_overlap"]) / (s["input_size"] // 8 - s["tile_overlap"])),
              math.ceil((init_latent.shape[3] - s["tile_overlap"]) / (s["input_size"] // 8 - s["tile_overlap"])))

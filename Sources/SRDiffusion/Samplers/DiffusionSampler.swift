@@ -1,6 +1,16 @@
 import Foundation
 import SRTensor
 
+/// The samplers a pipeline offers, by name (`--sampler`).
+public enum SamplerKind: String, Sendable, CaseIterable, Codable {
+    /// Ancestral DDPM (`DDPMSampler`).
+    case ddpm
+    /// DDIM with η (`DDIMSampler`).
+    case ddim
+    /// DPM-Solver++(2M) (`DPMSolverSampler`).
+    case dpmSolverPlusPlus = "dpm-solver++"
+}
+
 /// The result of one sampler step.
 public struct SamplerStepResult {
     /// The next, less noisy sample x_{t−1}.

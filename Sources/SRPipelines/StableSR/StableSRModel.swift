@@ -31,7 +31,8 @@ public final class StableSRModel: @unchecked Sendable {
         public var description: String { message }
     }
 
-    init(configuration: StableSRConfiguration, cfwConfiguration: AutoencoderConfiguration, unet: StableSRUNet,
+    /// A model from networks already built (e.g. with random weights, for benchmarks).
+    public init(configuration: StableSRConfiguration, cfwConfiguration: AutoencoderConfiguration, unet: StableSRUNet,
          encoder: TimeAwareEncoder, firstStage: KLAutoencoder, cfw: KLAutoencoder, context: Tensor, defaults: StableSRSettings.Recorded) {
         self.configuration = configuration
         self.cfwConfiguration = cfwConfiguration
@@ -77,7 +78,10 @@ public final class StableSRModel: @unchecked Sendable {
             let imported = shape.count == 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape.count == 3 && shape[2] == 1 ? [shape[0], shape[1]] : shape
             if imported != parameter.shape { problems.mismatched.append(.init(key: name, expected: parameter.shape, actual: imported)) }
         }
-        guard problems.isEmpty else { throw LoadError("\(path): the \(part) (\(prefix)*) does not match its configuration: \(problems)") }
+        problems.mismatched.sort { $0.key < $1.key }
+        guard problems.isEmpty else {
+            throw LoadError("\(path): the \(part)\(prefix.isEmpty ? "" : " (\(prefix)*)") does not match its configuration: \(problems)")
+        }
         let blocks = Set(available.map { name -> String in
             let parts = name.split(separator: ".")
             return parts.count > 2 ? parts.prefix(2).joined(separator: ".") + "." : name
@@ -135,5 +139,6 @@ public final class StableSRModel: @unchecked Sendable {
                                path: cfwCheckpoint) { try cfwState.tensors(withPrefix: $0) }
         self.init(configuration: c, cfwConfiguration: cfwConfiguration, unet: unet, encoder: encoder, firstStage: firstStage, cfw: cfw,
                   context: context, defaults: StableSRSettings.Recorded())
+        shareFirstStageWeights()
     }
 }

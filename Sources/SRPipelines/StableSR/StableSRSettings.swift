@@ -3,14 +3,9 @@ import SRDiffusion
 
 /// How StableSR samples: the reference tile script's options, with its README's defaults.
 public struct StableSRSettings: Sendable, Equatable {
-    public enum Sampler: String, Sendable, Codable, CaseIterable {
-        /// Ancestral DDPM on the respaced schedule, as every reference ×4 script.
-        case ddpm
-        /// DDIM (η) on the same timesteps.
-        case ddim
-        /// DPM-Solver++(2M) on the same timesteps (deterministic).
-        case dpmSolverPlusPlus = "dpm-solver++"
-    }
+    /// DDPM (ancestral, as every reference ×4 script), DDIM (η) or DPM-Solver++(2M), all on the
+    /// same `space_timesteps` respacing.
+    public typealias Sampler = SamplerKind
 
     /// The settings a model file records (unset: the reference's defaults below).
     public struct Recorded: Codable, Sendable, Equatable {

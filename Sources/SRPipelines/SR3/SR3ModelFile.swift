@@ -1,4 +1,5 @@
 import Foundation
+import SRDiffusion
 import SRCheckpoint
 import SRModels
 import SRNN

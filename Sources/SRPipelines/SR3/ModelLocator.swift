@@ -1,4 +1,5 @@
 import Foundation
+import SRDiffusion
 
 /// Finds shipped models by name (`--model regression-x4`): `<name>.safetensors` in
 /// `$DIFFSR_MODELS`, `Models/` of the current folder, or `Models/` of the checkout the executable

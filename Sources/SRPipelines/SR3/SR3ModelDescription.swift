@@ -1,4 +1,5 @@
 import Foundation
+import SRDiffusion
 import SRImage
 import SRModels
 

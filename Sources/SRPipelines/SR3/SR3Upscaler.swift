@@ -1,4 +1,5 @@
 import Foundation
+import SRDiffusion
 import SRImage
 import SRModels
 import SRTensor
@@ -10,9 +11,7 @@ import SRTensor
 /// whose upscaled size is not a multiple of the U-Net's `sizeMultiple` are padded by edge
 /// reflection and cropped back.
 public struct SR3Upscaler {
-    public enum SamplerKind: String, Sendable, CaseIterable, Codable {
-        case ddpm, ddim, dpmSolverPlusPlus = "dpm-solver++"
-    }
+    public typealias SamplerKind = SRDiffusion.SamplerKind
 
     /// Element order of the random draws: `.nchw` reproduces the reference's stream for a seed.
     public var noiseOrder: Tensor.RandomFillOrder = .nchw

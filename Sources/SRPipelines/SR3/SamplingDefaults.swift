@@ -1,4 +1,5 @@
 import Foundation
+import SRDiffusion
 
 /// The sampling settings a model file recommends (`SR3ModelDescription.sampling`, in the model's
 /// safetensors metadata), used by `diffsr upscale` and `diffsr benchmark` wherever the user

@@ -1,0 +1,108 @@
+import ArgumentParser
+import DiffusionSR
+import Foundation
+
+/// `diffsr bench stablesr`: StableSR's networks and pipeline at full width with random weights.
+struct BenchStableSR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stablesr",
+        abstract: "Time StableSR with random weights: one U-Net + time-aware encoder call, or the whole upscale.",
+        discussion: """
+            --part unet: the time-aware encoder and the U-Net on a --latent × --latent latent (one DDPM step on one
+            tile of the reference's tile script; 64 = a 512² tile); two warm-up calls, then at least 3 timed ones
+            (and up to --seconds); the median is reported. --part pipeline: one upscale of a random --input ×
+            --input RGB image ×4 with --steps DDPM steps (encode, sample on latent tiles, CFW decode, color fix),
+            after one warm-up run at 1 step. The networks are those of the released model (--model-config and
+            --cfw-config take the reference YAMLs of other sizes), with PyTorch's default initialization and a
+            random text context. Tools/bench/compare_stablesr.sh runs the reference's own modules beside it.
+            """)
+
+    @Option(help: "unet or pipeline.")
+    var part: Part = .unet
+
+    @Option(help: "Latent side for --part unet.")
+    var latent: Int = 64
+
+    @Option(help: "Input side in pixels for --part pipeline.")
+    var input: Int = 128
+
+    @Option(help: "DDPM steps for --part pipeline.")
+    var steps: Int = 2
+
+    @Option(help: "StableSR YAML (default: the released 512 model's networks).")
+    var modelConfig: String?
+
+    @Option(help: "CFW YAML (default: SD 2.1's autoencoder with CFW).")
+    var cfwConfig: String?
+
+    @Option(help: "Output: table or json (one line).")
+    var format: BenchUNet.Format = .table
+
+    @Option(help: "Time budget for the timed iterations of --part unet, in seconds.")
+    var seconds: Double = 20
+
+    @OptionGroup var compute: ComputeOptions
+
+    enum Part: String, ExpressibleByArgument, CaseIterable { case unet, pipeline }
+
+    func run() throws {
+        compute.apply()
+        try runReportingErrors {
+            let c = try modelConfig.map(StableSRConfiguration.init(contentsOfYAMLFile:)) ?? .stableSR512
+            let cfwConfiguration = try cfwConfig.map(AutoencoderConfiguration.init(contentsOfCFWYAMLFile:)) ?? .stableDiffusion
+            var generator = TorchGenerator(seed: 0)
+            let built = Date()
+            let unet = try StableSRUNet(configuration: c.unet, using: &generator)
+            let encoder = try TimeAwareEncoder(configuration: c.encoder, using: &generator)
+            let context = Tensor.randomNormal([1, 77, c.unet.contextDim], using: &generator)
+            var name = "", milliseconds = 0.0, runs = 0
+            var parameters = unet.parameterCount + encoder.parameterCount
+            switch part {
+            case .unet:
+                let z = Tensor.randomNormal([1, latent, latent, c.unet.inChannels], using: &generator)
+                let x = Tensor.randomNormal([1, latent, latent, c.unet.inChannels], using: &generator)
+                let t = Tensor(shape: [1], values: [999])
+                let call = {
+                    withTrainingMode(false) {
+                        withoutGradients { _ = unet(x, timesteps: t, context: context, structure: encoder(z, timesteps: t)).scalars.first }
+                    }
+                }
+                call(); call()
+                var times: [Double] = []
+                let start = Date()
+                while times.count < 3 || Date().timeIntervalSince(start) < seconds {
+                    let begin = Date()
+                    call()
+                    times.append(Date().timeIntervalSince(begin) * 1000)
+                    if Interrupt.requested { throw ExitCode(130) }
+                }
+                (name, milliseconds, runs) = ("stablesr unet+encoder latent=\(latent)", times.sorted()[times.count / 2], times.count)
+            case .pipeline:
+                let firstStage = try KLAutoencoder(configuration: c.autoencoder, fusion: false, using: &generator)
+                let cfw = try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &generator)
+                parameters += firstStage.parameterCount + cfw.parameterCount
+                let model = StableSRModel(configuration: c, cfwConfiguration: cfwConfiguration, unet: unet, encoder: encoder,
+                                          firstStage: firstStage, cfw: cfw, context: context, defaults: StableSRSettings.Recorded())
+                let image = Image(width: input, height: input, channels: 3,
+                                  pixels: (0..<(input * input * 3)).map { _ in generator.uniformFloat() })
+                var settings = StableSRSettings()
+                settings.steps = 1
+                _ = try StableSRUpscaler(model: model, settings: settings).upscale(image, seed: 0)
+                settings.steps = steps
+                let begin = Date()
+                _ = try StableSRUpscaler(model: model, settings: settings).upscale(image, seed: 0)
+                (name, milliseconds, runs) = ("stablesr pipeline input=\(input) steps=\(steps)", Date().timeIntervalSince(begin) * 1000, 1)
+            }
+            let setup = Date().timeIntervalSince(built)
+            let peak = PeakMemory.current()
+            if format == .json {
+                print("{\"name\": \(EvaluationReport.jsonString(name)), \"parameters\": \(parameters), \"threads\": \(Parallelism.threadCount), "
+                      + "\"backend\": \"diffsr\", \"median_ms\": \(String(format: "%.1f", milliseconds)), \"runs\": \(runs), "
+                      + "\"peak_rss_mb\": \(peak.map { String(format: "%.0f", $0) } ?? "null")}")
+            } else {
+                print(String(format: "%@: %d parameters, %d threads, median %.1f ms over %d runs (%.0f s with set-up), peak RSS %@", name, parameters,
+                             Parallelism.threadCount, milliseconds, runs, setup, peak.map { String(format: "%.0f MiB", $0) } ?? "?"))
+            }
+        }
+    }
+}

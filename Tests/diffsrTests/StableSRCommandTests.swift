@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import SRImage
+import _TestSupport
+
+/// `diffsr upscale`, `convert` and `inspect` with StableSR's released file layout (the reduced
+/// model of Tests/Fixtures/stablesr/e2e, written by Tools/golden/make_stablesr_e2e_fixtures.py).
+@Suite("diffsr with StableSR", .tags(.cli), .serialized)
+struct StableSRCommandTests {
+    static func path(_ name: String) -> String { Fixtures.path("stablesr/e2e/" + name) }
+    struct Reference: Decodable {
+        struct Values: Decodable { let shape: [Int]; let values: [Float] }
+        let output: Values
+    }
+
+    @Test("The issue's command line on the released layout reproduces the reference tile script (≥ 40 dB)")
+    func upscaleReleasedLayout() throws {
+        let dir = try makeTemporaryDirectory("diffsr-stablesr")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try CommandRunner.run([
+            "upscale", Self.path("lr.png"), "--output", "\(dir)/out.png", "--model", Self.path("sr.ckpt"),
+            "--model-config", Self.path("sr.yaml"), "--cfw-model", Self.path("cfw.ckpt"), "--cfw-config", Self.path("cfw.yaml"),
+            "--sampler", "ddpm", "--steps", "4", "--start", "condition", "--rng", "torch", "--seed", "42", "--dec-w", "0.5",
+            "--color-fix", "adain", "--tile", "64", "--tile-overlap", "32", "--scale", "4", "--input-size", "64"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let reference: Reference = try Fixtures.json("stablesr/e2e/reference.json")
+        let output = try Image(contentsOfFile: "\(dir)/out.png")
+        #expect([output.height, output.width, 3] == reference.output.shape)
+        var sum = 0.0
+        for (a, b) in zip(output.levels(), reference.output.values) { sum += pow(Double(a) - Double(b), 2) }
+        let psnr = 10 * log10(255 * 255 / max(sum / Double(reference.output.values.count), 1e-12))
+        #expect(psnr >= 40, "PSNR \(psnr) dB")
+        #expect(result.stderr.contains("ddpm 4 steps, w 0.5, color fix adain"))
+    }
+
+    @Test("convert writes one safetensors file that inspect describes")
+    func convertAndInspect() throws {
+        let dir = try makeTemporaryDirectory("diffsr-stablesr")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let converted = try CommandRunner.run([
+            "convert", Self.path("sr.ckpt"), "--model-config", Self.path("sr.yaml"), "--cfw-model", Self.path("cfw.ckpt"),
+            "--cfw-config", Self.path("cfw.yaml"), "-o", "\(dir)/model.safetensors", "--default-steps", "20", "--default-dec-w", "0.7"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        #expect(converted.stderr.contains("CFW sharing the first stage's weights"))
+        let inspected = try CommandRunner.run(["inspect", "\(dir)/model.safetensors"])
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        #expect(inspected.stdout.contains("context\t1x77x64\tF16"))
+        #expect(inspected.stdout.contains("family: StableSR (eps-prediction)"))
+        #expect(inspected.stdout.contains("sampling: ddpm 20 steps, w 0.7, color fix adain"))
+        // The released checkpoint itself is listed from its pickle alone (its optimizer storages are absent).
+        let listed = try CommandRunner.run(["inspect", Self.path("sr.ckpt")])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains("model.diffusion_model.input_blocks.1.0.spade.mlp_shared.0.weight\t128x32x3x3"))
+    }
+
+    @Test("Bad StableSR inputs: a clear error, non-zero exit, no output", .tags(.badInput))
+    func badInputs() throws {
+        let dir = try makeTemporaryDirectory("diffsr-stablesr-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let output = "\(dir)/out.png"
+        func run(model: String, config: String, cfw: String, cfwConfig: String, extra: [String] = []) throws -> CommandResult {
+            try CommandRunner.run(["upscale", Self.path("lr.png"), "-o", output, "--model", model, "--model-config", config,
+                                   "--cfw-model", cfw, "--cfw-config", cfwConfig, "--steps", "1"] + extra)
+        }
+        // A checkpoint whose keys do not match its YAML (the YAML of other, smaller networks).
+        var result = try run(model: Self.path("sr.ckpt"), config: Fixtures.path("stablesr/tiny.yaml"), cfw: Self.path("cfw.ckpt"),
+                             cfwConfig: Self.path("cfw.yaml"))
+        #expect(result.status != 0 && result.stderr.contains("does not match its configuration"), "\(result.stderr)")
+        // A truncated checkpoint.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.path("sr.ckpt")))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: "\(dir)/truncated.ckpt"))
+        result = try run(model: "\(dir)/truncated.ckpt", config: Self.path("sr.yaml"), cfw: Self.path("cfw.ckpt"), cfwConfig: Self.path("cfw.yaml"))
+        #expect(result.status != 0 && result.stderr.contains("truncated.ckpt"), "\(result.stderr)")
+        // A CFW checkpoint of another width than its YAML says.
+        let wide = try String(contentsOfFile: Self.path("cfw.yaml"), encoding: .utf8).replacingOccurrences(of: "ch: 32", with: "ch: 64")
+        try wide.write(toFile: "\(dir)/wide_cfw.yaml", atomically: true, encoding: .utf8)
+        result = try run(model: Self.path("sr.ckpt"), config: Self.path("sr.yaml"), cfw: Self.path("cfw.ckpt"), cfwConfig: "\(dir)/wide_cfw.yaml")
+        #expect(result.status != 0 && result.stderr.contains("CFW autoencoder does not match"), "\(result.stderr)")
+        // A hostile pickle: refused, nothing executed.
+        let marker = "\(dir)/pwned"
+        result = try run(model: Fixtures.path("checkpoints/hostile.pth"), config: Self.path("sr.yaml"), cfw: Self.path("cfw.ckpt"),
+                         cfwConfig: Self.path("cfw.yaml"))
+        #expect(result.status != 0 && result.stderr.contains("os.system") && result.stderr.contains("nothing was executed"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        // The CFW checkpoint missing.
+        result = try CommandRunner.run(["upscale", Self.path("lr.png"), "-o", output, "--model", Self.path("sr.ckpt"),
+                                        "--model-config", Self.path("sr.yaml")])
+        #expect(result.status != 0 && result.stderr.contains("--cfw-model"), "\(result.stderr)")
+        // An out-of-range CFW weight.
+        result = try run(model: Self.path("sr.ckpt"), config: Self.path("sr.yaml"), cfw: Self.path("cfw.ckpt"), cfwConfig: Self.path("cfw.yaml"),
+                         extra: ["--dec-w", "1.5"])
+        #expect(result.status != 0 && result.stderr.contains("--dec-w"), "\(result.stderr)")
+        #expect(try folderContents(dir).allSatisfy { !$0.hasPrefix("out") })
+    }
+}
