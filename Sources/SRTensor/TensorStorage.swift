@@ -16,6 +16,8 @@ public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     private let lock = NSLock()
     private var derived: [String: AnyObject] = [:]
+    /// Bytes of `derived` counted against `DerivedValueCache.budget`.
+    private var derivedBytes = 0
 
     /// Keeps large freed buffers in the heap instead of returning them to the system, so the
     /// tensors a model allocates on every step reuse warm pages (without this, glibc unmaps and
@@ -49,15 +51,24 @@ public final class TensorStorage: @unchecked Sendable {
         pointer.initialize(from: source, count: count)
     }
 
-    deinit { block.release() }
+    deinit {
+        DerivedValueCache.release(derivedBytes)
+        block.release()
+    }
 
-    /// A value derived from these contents, computed once and kept until the contents change.
+    /// A value derived from these contents, computed once and kept until the contents change —
+    /// while the process-wide `DerivedValueCache.budget` allows: a value with a size
+    /// (`SizedDerivedValue`) that would exceed it is computed for this call only.
     public func derivedValue<T: AnyObject>(key: String, _ make: () -> T) -> T {
         lock.lock()
         defer { lock.unlock() }
         if let cached = derived[key] as? T { return cached }
         let value = make()
-        derived[key] = value
+        let bytes = (value as? SizedDerivedValue)?.byteCount ?? 0
+        if DerivedValueCache.reserve(bytes) {
+            derived[key] = value
+            derivedBytes += bytes
+        }
         return value
     }
 
@@ -65,6 +76,8 @@ public final class TensorStorage: @unchecked Sendable {
     func invalidateDerivedValues() {
         lock.lock()
         derived.removeAll()
+        DerivedValueCache.release(derivedBytes)
+        derivedBytes = 0
         lock.unlock()
     }
 }
@@ -90,4 +103,53 @@ struct AlignedBlock {
     }
 
     func release() { free(base) }
+}
+
+/// A derived value that knows its size, so caches of them can be bounded.
+public protocol SizedDerivedValue: AnyObject {
+    var byteCount: Int { get }
+}
+
+/// The process-wide bound on cached derived values (weights reordered for oneDNN, Winograd-
+/// transformed filters), which otherwise grow to several times a large model's weights: StableSR's
+/// 0.9 B-parameter U-Net would keep about 4× its 3.7 GB in transformed filters. Values are cached
+/// first come, first kept, until the budget is reached; later ones are recomputed on each use
+/// (for the cyclic access of a sampling loop this keeps a stable cached subset, where evicting
+/// the least recently used would miss every time).
+///
+/// Default: 2 GiB, or `DIFFSR_WEIGHT_CACHE_MB` from the environment.
+public enum DerivedValueCache {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var used = 0
+    nonisolated(unsafe) private static var limit: Int = {
+        if let text = ProcessInfo.processInfo.environment["DIFFSR_WEIGHT_CACHE_MB"], let megabytes = Int(text), megabytes >= 0 {
+            return megabytes << 20
+        }
+        return 2 << 30
+    }()
+
+    /// The budget in bytes.
+    public static var budget: Int {
+        get { lock.lock(); defer { lock.unlock() }; return limit }
+        set { lock.lock(); limit = newValue; lock.unlock() }
+    }
+
+    /// Bytes now held by cached values.
+    public static var bytesInUse: Int { lock.lock(); defer { lock.unlock() }; return used }
+
+    static func reserve(_ bytes: Int) -> Bool {
+        if bytes == 0 { return true }
+        lock.lock()
+        defer { lock.unlock() }
+        guard used + bytes <= limit else { return false }
+        used += bytes
+        return true
+    }
+
+    static func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        lock.lock()
+        used -= bytes
+        lock.unlock()
+    }
 }

@@ -8,11 +8,12 @@ struct BenchStableSR: ParsableCommand {
         commandName: "stablesr",
         abstract: "Time StableSR with random weights: one U-Net + time-aware encoder call, or the whole upscale.",
         discussion: """
-            --part unet: the time-aware encoder and the U-Net on a --latent × --latent latent (one DDPM step on one
+            --part encode / decode: the CFW autoencoder's encoder (with its features) or Decoder_Mix (w 0.5) on a
+            4·--input pixel square. --part unet: the time-aware encoder and the U-Net on a --latent × --latent latent (one DDPM step on one
             tile of the reference's tile script; 64 = a 512² tile); two warm-up calls, then at least 3 timed ones
             (and up to --seconds); the median is reported. --part pipeline: one upscale of a random --input ×
             --input RGB image ×4 with --steps DDPM steps (encode, sample on latent tiles, CFW decode, color fix),
-            after one warm-up run at 1 step. The networks are those of the released model (--model-config and
+            timed once without a warm-up run, as a user's first image. The networks are those of the released model (--model-config and
             --cfw-config take the reference YAMLs of other sizes), with PyTorch's default initialization and a
             random text context. Tools/bench/compare_stablesr.sh runs the reference's own modules beside it.
             """)
@@ -43,7 +44,7 @@ struct BenchStableSR: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
-    enum Part: String, ExpressibleByArgument, CaseIterable { case unet, pipeline }
+    enum Part: String, ExpressibleByArgument, CaseIterable { case unet, encode, decode, pipeline }
 
     func run() throws {
         compute.apply()
@@ -51,14 +52,17 @@ struct BenchStableSR: ParsableCommand {
             let c = try modelConfig.map(StableSRConfiguration.init(contentsOfYAMLFile:)) ?? .stableSR512
             let cfwConfiguration = try cfwConfig.map(AutoencoderConfiguration.init(contentsOfCFWYAMLFile:)) ?? .stableDiffusion
             var generator = TorchGenerator(seed: 0)
+            var weights = SplitMix(state: 0)   // PyTorch's default initialization, drawn fast
             let built = Date()
-            let unet = try StableSRUNet(configuration: c.unet, using: &generator)
-            let encoder = try TimeAwareEncoder(configuration: c.encoder, using: &generator)
+            let usesUNet = part == .unet || part == .pipeline
+            let unet = usesUNet ? try StableSRUNet(configuration: c.unet, using: &weights) : nil
+            let encoder = usesUNet ? try TimeAwareEncoder(configuration: c.encoder, using: &weights) : nil
             let context = Tensor.randomNormal([1, 77, c.unet.contextDim], using: &generator)
             var name = "", milliseconds = 0.0, runs = 0
-            var parameters = unet.parameterCount + encoder.parameterCount
+            var parameters = (unet?.parameterCount ?? 0) + (encoder?.parameterCount ?? 0)
             switch part {
             case .unet:
+                let (unet, encoder) = (unet!, encoder!)
                 let z = Tensor.randomNormal([1, latent, latent, c.unet.inChannels], using: &generator)
                 let x = Tensor.randomNormal([1, latent, latent, c.unet.inChannels], using: &generator)
                 let t = Tensor(shape: [1], values: [999])
@@ -77,24 +81,39 @@ struct BenchStableSR: ParsableCommand {
                     if Interrupt.requested { throw ExitCode(130) }
                 }
                 (name, milliseconds, runs) = ("stablesr unet+encoder latent=\(latent)", times.sorted()[times.count / 2], times.count)
+            case .encode, .decode:
+                let cfw = try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &weights)
+                parameters = cfw.parameterCount
+
+                let side = input * 4
+                let image = Tensor.randomNormal([1, side, side, 3], using: &generator).clamped(lower: -1, upper: 1)
+                let posterior = withoutGradients { cfw.encode(image) }
+                let call: () -> Void = part == .encode
+                    ? { withoutGradients { _ = cfw.encode(image).mean.scalars.first } }
+                    : { withoutGradients { _ = cfw.decode(posterior.mean, features: posterior.features, fusionWeight: 0.5).scalars.first } }
+                let begin = Date()
+                call()
+                (name, milliseconds, runs) = ("stablesr cfw-\(part.rawValue) pixels=\(side)", Date().timeIntervalSince(begin) * 1000, 1)
             case .pipeline:
-                let firstStage = try KLAutoencoder(configuration: c.autoencoder, fusion: false, using: &generator)
-                let cfw = try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &generator)
+                let (unet, encoder) = (unet!, encoder!)
+                let firstStage = try KLAutoencoder(configuration: c.autoencoder, fusion: false, using: &weights)
+                let cfw = try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &weights)
                 parameters += firstStage.parameterCount + cfw.parameterCount
                 let model = StableSRModel(configuration: c, cfwConfiguration: cfwConfiguration, unet: unet, encoder: encoder,
                                           firstStage: firstStage, cfw: cfw, context: context, defaults: StableSRSettings.Recorded())
                 let image = Image(width: input, height: input, channels: 3,
                                   pixels: (0..<(input * input * 3)).map { _ in generator.uniformFloat() })
                 var settings = StableSRSettings()
-                settings.steps = 1
-                _ = try StableSRUpscaler(model: model, settings: settings).upscale(image, seed: 0)
+                settings.rejectsNonFinite = false   // random weights may diverge; the time is what counts
                 settings.steps = steps
                 let begin = Date()
                 _ = try StableSRUpscaler(model: model, settings: settings).upscale(image, seed: 0)
                 (name, milliseconds, runs) = ("stablesr pipeline input=\(input) steps=\(steps)", Date().timeIntervalSince(begin) * 1000, 1)
             }
             let setup = Date().timeIntervalSince(built)
-            let peak = PeakMemory.current()
+            var usage = rusage()
+            getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+            let peak: Double? = usage.ru_maxrss > 0 ? Double(usage.ru_maxrss) / 1024 : nil   // kilobytes on Linux
             if format == .json {
                 print("{\"name\": \(EvaluationReport.jsonString(name)), \"parameters\": \(parameters), \"threads\": \(Parallelism.threadCount), "
                       + "\"backend\": \"diffsr\", \"median_ms\": \(String(format: "%.1f", milliseconds)), \"runs\": \(runs), "
@@ -104,5 +123,17 @@ struct BenchStableSR: ParsableCommand {
                              Parallelism.threadCount, milliseconds, runs, setup, peak.map { String(format: "%.0f MiB", $0) } ?? "?"))
             }
         }
+    }
+}
+
+/// SplitMix64: a fast generator for random benchmark weights.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

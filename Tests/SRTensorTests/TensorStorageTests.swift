@@ -18,3 +18,22 @@ struct TensorStorageTests {
         }
     }
 }
+
+@Suite("Derived-value cache budget")
+struct DerivedValueCacheTests {
+    final class Sized: SizedDerivedValue {
+        let byteCount: Int
+        init(_ bytes: Int) { byteCount = bytes }
+    }
+
+    @Test("A value beyond the budget is recomputed on every use; one within it is kept")
+    func budget() {
+        let tensor = Tensor.ones([4])
+        var made = 0
+        for _ in 0..<3 { _ = tensor.storage.derivedValue(key: "huge") { () -> Sized in made += 1; return Sized(Int.max / 4) } }
+        #expect(made == 3)
+        var kept = 0
+        for _ in 0..<3 { _ = tensor.storage.derivedValue(key: "small") { () -> Sized in kept += 1; return Sized(64) } }
+        #expect(kept == 1)
+    }
+}

@@ -15,9 +15,9 @@ swift build -c release --product diffsr >/dev/null
 out=$(mktemp -d)
 for round in $(seq 1 "$rounds"); do
   .build/release/diffsr bench stablesr --part unet --seconds "$seconds" --format json >> "$out/swift.$round.jsonl"
-  "$python" Tools/bench/stablesr_bench.py --reference "$reference" --part unet --seconds "$seconds" >> "$out/torch.$round.jsonl"
+  "$python" Tools/bench/stablesr_bench.py --reference "$reference" --part unet --seconds "$seconds" 2>/dev/null | tail -1 >> "$out/torch.$round.jsonl"
   .build/release/diffsr bench stablesr --part pipeline --steps "$steps" --format json >> "$out/swift.$round.jsonl"
-  "$python" Tools/bench/stablesr_bench.py --reference "$reference" --part pipeline --steps "$steps" 2>/dev/null >> "$out/torch.$round.jsonl"
+  "$python" Tools/bench/stablesr_bench.py --reference "$reference" --part pipeline --steps "$steps" 2>/dev/null | tail -1 >> "$out/torch.$round.jsonl"
 done
 "$python" - "$out" "$rounds" <<'PY'
 import json, statistics, sys

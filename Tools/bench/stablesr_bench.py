@@ -8,7 +8,9 @@ one tile of the tile script), two warm-up calls, then at least 3 timed ones (up 
 --part pipeline: LatentDiffusionSRTextWT (U-Net + SPADE, first stage, an OpenCLIP ViT-H text tower,
 time-aware encoder) and the CFW AutoencoderKLResi built from the released configs, then the tile
 script's steps (Tools/golden/make_stablesr_e2e_fixtures.tile_script) on a random --input x --input
-image x4 with --steps DDPM steps, after one warm-up run at 1 step.
+image x4 with --steps DDPM steps (at least 2: the reference's register_schedule fails on 1), timed
+once, without a warm-up run, as a user's first image. The JSON line is the last line of stdout (the
+reference prints its parameter lists before it).
 
     python Tools/bench/stablesr_bench.py --reference /path/to/StableSR --part unet
 """
@@ -80,9 +82,8 @@ def main():
         vq_model = instantiate_from_config(OmegaConf.create(harness.cfw_config()).model).eval()
         helpers = harness.reference_helpers(args.reference)
         image = (np.random.default_rng(0).random((args.input, args.input, 3)) * 255).astype(np.uint8)
-        settings = {"seed": 0, "steps": 1, "dec_w": 0.5, "upscale": 4.0, "input_size": 512, "tile_overlap": 32,
+        settings = {"seed": 0, "steps": args.steps, "dec_w": 0.5, "upscale": 4.0, "input_size": 512, "tile_overlap": 32,
                     "colorfix_type": "adain", "vqgantile_size": 1280, "vqgantile_stride": 1000}
-        harness.tile_script(model, vq_model, image, settings, *helpers)
         settings["steps"] = args.steps
         begin = time.time()
         harness.tile_script(model, vq_model, image, settings, *helpers)

@@ -44,6 +44,9 @@ public struct StableSRSettings: Sendable, Equatable {
     /// Pixel tiles for inputs larger than `pixelTile` on a side (`--vqgantile_size`, `--vqgantile_stride`).
     public var pixelTile: Int = 1280
     public var pixelTileStride: Int = 1000
+    /// A result with NaN or infinite values is an error (true) or written with them as 0 (false:
+    /// benchmarks of random weights).
+    public var rejectsNonFinite = true
 
     public init() {}
 

@@ -98,7 +98,14 @@ public struct StableSRUpscaler {
             }
             result = sum / total
         }
-        var pixels = Image(width: width, height: height, channels: 3, pixels: result.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
+        var values = result.scalars
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            guard !settings.rejectsNonFinite else {
+                throw StableSRModel.LoadError("sampling diverged: the decoded image has non-finite values (first at sample \(bad)); check the model's weights and settings")
+            }
+            for i in values.indices where !values[i].isFinite { values[i] = 0 }
+        }
+        var pixels = Image(width: width, height: height, channels: 3, pixels: values.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
         if factor > settings.scale {
             let scaled = (width: Int(Double(width) * settings.scale / factor), height: Int(Double(height) * settings.scale / factor))
             pixels = pixels.resized(width: scaled.width, height: scaled.height, method: .torchBicubic).clipped(lower: 0, upper: 1)

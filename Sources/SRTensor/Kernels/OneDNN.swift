@@ -88,8 +88,9 @@ enum OneDNN {
 
     /// Weights reordered into a primitive's layout, kept beside the weight tensor's storage (see
     /// `TensorStorage.derivedValue`): recomputed only when the weights change.
-    final class ReorderedBuffer: @unchecked Sendable {
+    final class ReorderedBuffer: SizedDerivedValue, @unchecked Sendable {
         private let block: AlignedBlock
+        var byteCount: Int { Swift.max(OneDNN.size(md), 64) }
         let md: dnnl_memory_desc_t
         var pointer: UnsafeMutableRawPointer { block.pointer }
         init(md: dnnl_memory_desc_t) {

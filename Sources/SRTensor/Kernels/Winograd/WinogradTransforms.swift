@@ -8,9 +8,13 @@ extension WinogradConvolution {
     /// The transformed filters U = G g Gᵀ: for each point ξ a C × K matrix, packed for
     /// `PointGEMM` (`PointGEMM.packedIndex`), the 36 matrices C · K floats apart; for the
     /// backward-data pass (`transposed`) those of the flipped, channel-swapped filters, K × C.
-    final class TransformedFilters {
+    final class TransformedFilters: SizedDerivedValue {
         let pointer: UnsafeMutablePointer<Float>
-        init(count: Int) { pointer = .allocate(capacity: count) }
+        let byteCount: Int
+        init(count: Int) {
+            pointer = .allocate(capacity: count)
+            byteCount = count * MemoryLayout<Float>.stride
+        }
         deinit { pointer.deallocate() }
     }
 
