@@ -60,6 +60,22 @@ open class Module: @unchecked Sendable {
         }
     }
 
+    /// Freezes the parameters whose path satisfies `predicate` and makes the others trainable
+    /// (StableSR's stage 1: `freeze { !$0.contains("spade") }` on the U-Net). Returns the number of
+    /// trainable scalars left.
+    @discardableResult
+    public func freeze(where predicate: (String) -> Bool) -> Int {
+        var trainable = 0
+        for (path, parameter) in namedParameters() {
+            parameter.isTrainable = !predicate(path)
+            if parameter.isTrainable { trainable += parameter.value.count }
+        }
+        return trainable
+    }
+
+    /// The trainable parameters with their paths.
+    public func trainableParameters() -> [(path: String, parameter: Parameter)] { namedParameters().filter { $0.parameter.isTrainable } }
+
     /// The parameters as a dictionary keyed by path.
     public func parameterDictionary() -> [String: Parameter] {
         Dictionary(namedParameters().map { ($0.path, $0.parameter) }, uniquingKeysWith: { first, _ in first })
@@ -128,9 +144,10 @@ public struct ParameterUpdateError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The loss of `body(model)` and its gradient with respect to every parameter, keyed by path.
+/// The loss of `body(model)` and its gradient with respect to every trainable parameter, keyed by
+/// path (frozen parameters take part as constants and get no gradient).
 public func valueAndGradient<M: Module>(model: M, _ body: (M) throws -> Tensor) rethrows -> (value: Tensor, gradients: [String: Tensor]) {
-    let named = model.namedParameters()
+    let named = model.trainableParameters()
     let originals = named.map { $0.parameter.value }
     defer { for (entry, original) in zip(named, originals) { entry.parameter.value = original } }
     let (value, gradients) = try valueAndGradient(at: originals) { leaves in

@@ -6,6 +6,10 @@ public final class Parameter: @unchecked Sendable {
     /// The current value.
     public internal(set) var value: Tensor
 
+    /// Whether training updates it: `valueAndGradient(model:)` differentiates only trainable
+    /// parameters (a frozen one is a constant of the loss, as PyTorch's `requires_grad = False`).
+    public var isTrainable = true
+
     public init(_ value: Tensor) { self.value = value }
 
     /// The shape of the value.

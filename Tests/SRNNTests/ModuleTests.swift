@@ -133,3 +133,35 @@ struct ModuleTests {
         #expect(losses.allSatisfy { $0.isFinite })
     }
 }
+
+@Suite("Frozen parameters")
+struct FrozenParameterTests {
+    final class Pair: Module, @unchecked Sendable {
+        let first: Linear
+        let second: Linear
+        override init() {
+            var generator = TestGenerator(state: 3)
+            first = Linear(inputFeatures: 3, outputFeatures: 4, using: &generator)
+            second = Linear(inputFeatures: 4, outputFeatures: 2, using: &generator)
+        }
+        func callAsFunction(_ x: Tensor) -> Tensor { second(first(x).silu()) }
+    }
+
+    @Test("Only trainable parameters get gradients, equal to the unfrozen ones; the optimizer leaves frozen ones alone")
+    func frozen() {
+        let model = Pair()
+        let x = testTensor([5, 3], seed: 1)
+        let (_, all) = valueAndGradient(model: model) { $0(x).squared().mean() }
+        #expect(all.count == 4)
+        let trainable = model.freeze { $0.hasPrefix("first.") }
+        #expect(trainable == 4 * 2 + 2)
+        let (_, some) = valueAndGradient(model: model) { $0(x).squared().mean() }
+        #expect(Set(some.keys) == ["second.weight", "second.bias"])
+        for (key, gradient) in some { #expect(relativeError(gradient, all[key]!) < 1e-6) }
+        let before = model.first.weight.value.scalars
+        var adam = Adam.adamW(learningRate: 0.1)
+        adam.update(model, gradients: some)
+        #expect(model.first.weight.value.scalars == before)
+        #expect(model.trainableParameters().map(\.path).sorted() == ["second.bias", "second.weight"])
+    }
+}
