@@ -147,3 +147,27 @@ extension SR3Upscaler {
         if let tile = settings.tile { self.tile = TiledDenoiser(size: tile, overlap: settings.tileOverlap) }
     }
 }
+
+extension StableSRUpscaler {
+    /// A StableSR upscaler for a benchmark column: the model's recorded settings (else the
+    /// reference's), with the benchmark's sampling options applied where set (tiles in output
+    /// pixels, 8 per latent pixel) and the suite's scale.
+    public init(model: StableSRModel, sampling: SamplingSettings, scale: Int, path: String) throws {
+        var settings = StableSRSettings(recorded: model.defaults)
+        if let sampler = sampling.sampler { settings.sampler = sampler }
+        if let steps = sampling.steps { settings.steps = steps }
+        settings.eta = sampling.eta
+        if let fix = sampling.colorCorrection { settings.colorCorrection = fix }
+        if sampling.start == .noise { settings.start = .noise }
+        if sampling.augmentationLevel != nil { throw BenchmarkError("\(path): @aug= and --aug-level apply to SR3+ models, not StableSR") }
+        if let tile = sampling.tile {
+            guard tile % 8 == 0, sampling.tileOverlap % 8 == 0 else {
+                throw BenchmarkError("\(path): StableSR tiles are in latent pixels: --tile and --tile-overlap must be multiples of 8")
+            }
+            (settings.latentTile, settings.latentTileOverlap) = (tile / 8, sampling.tileOverlap / 8)
+        }
+        settings.scale = Double(scale)
+        do { try settings.validate() } catch { throw BenchmarkError("\(path): \(error)") }
+        self.init(model: model, settings: settings)
+    }
+}

@@ -79,7 +79,7 @@ public struct BenchmarkRunner {
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
 
-        var upscaler: SR3Upscaler? = nil
+        var upscaler: (any Upscaler)? = nil
         var images: [[Image]] = [], seconds: [Double?] = []
         if let progress, !progress(method.name, 0, items.count) { throw Cancelled() }
         let samples = method.samplesPerImage
@@ -104,8 +104,9 @@ public struct BenchmarkRunner {
                                                         method: resize).clipped()
                 case .model(let path, let sampling):
                     if upscaler == nil { upscaler = try Self.makeUpscaler(path: path, sampling: sampling, scale: suite.scale) }
-                    var generator = TorchGenerator(seed: sampling.seed(image: index, sample: sample))
-                    output = try upscaler!.upscale(item.lowResolution, generator: &generator) { _, _ in !cancelled() }
+                    output = try upscaler!.upscale([item.lowResolution], seeds: [sampling.seed(image: index, sample: sample)]) { _, _ in
+                        !cancelled()
+                    }[0]
                 case .external:
                     fatalError("handled above")
                 }
@@ -142,13 +143,18 @@ public struct BenchmarkRunner {
         return result
     }
 
-    static func makeUpscaler(path: String, sampling: SamplingSettings, scale: Int) throws -> SR3Upscaler {
-        let model = try SR3ModelFile(contentsOfFile: path)
-        guard model.description.scale == scale else {
-            throw BenchmarkError("\(path) is a ×\(model.description.scale) model, the benchmark is ×\(scale)")
-        }
-        do { return try SR3Upscaler(model: model, settings: sampling) } catch let error as BenchmarkError {
-            throw BenchmarkError("\(path): \(error)")
+    /// The upscaler of a model file, whatever its family, sampled as `sampling` says.
+    static func makeUpscaler(path: String, sampling: SamplingSettings, scale: Int) throws -> any Upscaler {
+        switch try LoadedModel.open(path) {
+        case .sr3(let model):
+            guard model.description.scale == scale else {
+                throw BenchmarkError("\(path) is a ×\(model.description.scale) model, the benchmark is ×\(scale)")
+            }
+            do { return try SR3Upscaler(model: model, settings: sampling) } catch let error as BenchmarkError {
+                throw BenchmarkError("\(path): \(error)")
+            }
+        case .stablesr(let model):
+            return try StableSRUpscaler(model: model, sampling: sampling, scale: scale, path: path)
         }
     }
 
@@ -220,6 +226,9 @@ public struct BenchmarkRunner {
         case .model(let fullPath, let sampling):
             let here = FileManager.default.currentDirectoryPath + "/"
             let path = fullPath.hasPrefix(here) ? String(fullPath.dropFirst(here.count)) : fullPath
+            if (try? SafeTensorsFile(contentsOfFile: fullPath).metadata[ModelFamily.metadataKey]) == ModelFamily.stablesr.rawValue {
+                return "\(path) (StableSR): \(sampling.summary)"
+            }
             guard let description = description(ofModelAt: fullPath) else { return "\(path): \(sampling.summary)" }
             return description.kind == .regression ? "\(path) (regression, one forward pass)"
                 : "\(path): \(sampling.resolved(for: description).summary)"

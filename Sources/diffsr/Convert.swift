@@ -44,6 +44,9 @@ struct Convert: ParsableCommand {
     @Option(help: "StableSR: record the default CFW weight w in [0, 1].")
     var defaultDecW: Double?
 
+    @Option(help: "StableSR: record the model's input size (its training resolution: 512, or 768 for the 768v model).")
+    var defaultInputSize: Int?
+
     @Option(help: "Upscaling factor, when the config does not give it.")
     var scale: Int?
 
@@ -77,7 +80,7 @@ struct Convert: ParsableCommand {
         try runReportingErrors {
             switch try LoadedModel.open(input, configuration: modelConfig, cfwCheckpoint: cfwModel, cfwConfiguration: cfwConfig, scale: scale) {
             case .sr3(var model):
-                if defaultDecW != nil { throw CommandError("--default-dec-w is for StableSR models") }
+                if defaultDecW != nil || defaultInputSize != nil { throw CommandError("--default-dec-w and --default-input-size are for StableSR models") }
                 try recordDefaults(in: &model.description)
                 let dtype = self.dtype ?? .float32
                 try model.write(to: output, dtype: dtype)
@@ -91,6 +94,10 @@ struct Convert: ParsableCommand {
                 if let defaultSteps { model.defaults.steps = defaultSteps }
                 if let defaultColorFix { model.defaults.colorCorrection = defaultColorFix }
                 if let defaultDecW { model.defaults.decoderWeight = defaultDecW }
+                if let defaultInputSize {
+                    guard defaultInputSize >= 8, defaultInputSize % 8 == 0 else { throw CommandError("--default-input-size must be a positive multiple of 8") }
+                    model.defaults.inputSize = defaultInputSize
+                }
                 let dtype = self.dtype ?? .float16
                 try model.write(to: output, dtype: dtype)
                 let parameters = [model.unet.parameterCount, model.encoder.parameterCount, model.firstStage.parameterCount, model.cfw.parameterCount]

@@ -18,7 +18,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Tile size in output pixels (multiple of the model's size multiple; StableSR: of 8, one latent pixel); images larger than a tile are denoised in overlapping tiles blended at every step. Default: no tiling (StableSR: the model's input size, 512).")
     var tile: Int?
 
-    @Option(help: "Tile overlap in output pixels (default 32; StableSR: 256, 32 latent pixels).")
+    @Option(help: "Tile overlap in output pixels (default 32; StableSR: half the input size, 256 = 32 latent pixels).")
     var tileOverlap: Int?
 
     @Option(help: "SR3+ models: test-time augmentation level t_eval in [0, 1] (higher: more realism, less fidelity; default: the level recorded in the model, else 0).")
@@ -68,7 +68,7 @@ struct StableSROptions: ParsableArguments {
     @Option(help: "StableSR: CFW's fidelity weight w in [0, 1] (0: the plain decoder, more realism; 1: more fidelity; default: the model's recorded one, else 0.5).")
     var decW: Double?
 
-    @Option(help: "StableSR: the shorter side the input is upsampled to at least (the model's training size; default 512).")
+    @Option(help: "StableSR: the shorter side the input is upsampled to at least (the model's training size; default: the model's recorded one, else 512).")
     var inputSize: Int?
 
     @Option(help: "StableSR: pixel tile side for large inputs, a multiple of 32 (default 1280).")
@@ -98,7 +98,7 @@ struct StableSROptions: ParsableArguments {
         if let scale { s.scale = Double(scale) }
         if let inputSize { s.inputSize = inputSize }
         if sampling.augLevel != nil { throw CommandError("--aug-level is for SR3+ models; StableSR has no condition augmentation") }
-        let tile = sampling.tile ?? s.inputSize, overlap = sampling.tileOverlap ?? 256
+        let tile = sampling.tile ?? s.inputSize, overlap = sampling.tileOverlap ?? s.inputSize / 2
         guard tile % 8 == 0, overlap % 8 == 0 else {
             throw CommandError("StableSR tiles are in latent pixels: --tile (\(tile)) and --tile-overlap (\(overlap)) must be multiples of 8")
         }

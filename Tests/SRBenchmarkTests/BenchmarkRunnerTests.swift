@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SRBenchmark
+import SRPipelines
 import SRDegradation
 import SRImage
 import SRMetrics
@@ -132,5 +133,35 @@ struct BenchmarkRunnerTests {
         #expect(PeakMemory.reset())
         let peak = PeakMemory.current()
         #expect(peak != nil && peak! > 1)
+    }
+}
+
+@Suite("Benchmark runner with a StableSR model", .tags(.report))
+struct StableSRBenchmarkTests {
+    @Test("A converted StableSR file is a benchmark column like an SR3 model, through the Upscaler protocol")
+    func stableSRColumn() throws {
+        let dir = try makeTemporaryDirectory("benchmark-stablesr")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let e2e = { (name: String) in Fixtures.path("stablesr/e2e/" + name) }
+        let model = try StableSRModel(checkpoint: e2e("sr.ckpt"), configuration: e2e("sr.yaml"), cfwCheckpoint: e2e("cfw.ckpt"),
+                                      cfwConfiguration: e2e("cfw.yaml"))
+        model.defaults = StableSRSettings.Recorded(steps: 1, inputSize: 64)
+        let file = "\(dir)/stablesr.safetensors"
+        try model.write(to: file, dtype: .float32)
+        let suite = syntheticSuite(count: 1, size: 88)
+        let method = BenchmarkMethod(name: "stablesr", kind: .model(path: file, sampling: SamplingSettings()))
+        let results = try BenchmarkRunner(suite: suite, methods: [method], cacheFolder: "\(dir)/cache", metrics: ["psnr"], niqe: nil)
+            .run(command: "test")
+        let column = try #require(results.methods.first)
+        #expect(column.images.count == 1)
+        #expect(column.images[0].scores.psnr?.isFinite == true)
+        #expect(column.detail.contains("(StableSR)"))
+        let output = try Image(contentsOfFile: "\(dir)/cache/stablesr/image0.png")
+        #expect(output.width == 88 && output.height == 88)
+        // SR3+'s augmentation level is refused for a StableSR column.
+        let augmented = BenchmarkMethod(name: "stablesr-aug", kind: .model(path: file, sampling: SamplingSettings(augmentationLevel: 0.2)))
+        #expect(throws: BenchmarkError.self) {
+            try BenchmarkRunner(suite: suite, methods: [augmented], cacheFolder: "\(dir)/cache2", metrics: ["psnr"], niqe: nil).run(command: "test")
+        }
     }
 }

@@ -13,13 +13,19 @@ public struct StableSRSettings: Sendable, Equatable {
         public var steps: Int?
         public var decoderWeight: Double?
         public var colorCorrection: ColorCorrection?
-        public init(sampler: Sampler? = nil, steps: Int? = nil, decoderWeight: Double? = nil, colorCorrection: ColorCorrection? = nil) {
+        /// The model's training resolution (`--input_size`: 512, or 768 for the 768v model).
+        public var inputSize: Int?
+        public init(sampler: Sampler? = nil, steps: Int? = nil, decoderWeight: Double? = nil, colorCorrection: ColorCorrection? = nil,
+                    inputSize: Int? = nil) {
             self.sampler = sampler
             self.steps = steps
             self.decoderWeight = decoderWeight
             self.colorCorrection = colorCorrection
+            self.inputSize = inputSize
         }
-        enum CodingKeys: String, CodingKey { case sampler, steps, decoderWeight = "dec_w", colorCorrection = "color_fix" }
+        enum CodingKeys: String, CodingKey {
+            case sampler, steps, decoderWeight = "dec_w", colorCorrection = "color_fix", inputSize = "input_size"
+        }
     }
 
     public var sampler: Sampler = .ddpm
@@ -56,6 +62,10 @@ public struct StableSRSettings: Sendable, Equatable {
         if let steps = recorded.steps { self.steps = steps }
         if let w = recorded.decoderWeight { decoderWeight = w }
         if let fix = recorded.colorCorrection { colorCorrection = fix }
+        if let size = recorded.inputSize {
+            inputSize = size
+            (latentTile, latentTileOverlap) = (size / 8, size / 16)
+        }
     }
 
     /// Checks the values; the message names the option.
