@@ -22,20 +22,4 @@ for round in $(seq 1 "$rounds"); do
       --mode "$mode" --seconds "$seconds" >> "$out/torch.$round.jsonl"
   done
 done
-"$python" - "$out" "$rounds" <<'PY'
-import json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
-load = lambda p: {x["name"]: x for x in map(json.loads, open(p))}
-swift = [load(f"{out}/swift.{r}.jsonl") for r in range(1, rounds + 1)]
-torch = [load(f"{out}/torch.{r}.jsonl") for r in range(1, rounds + 1)]
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-first = next(iter(torch[0].values()))
-print(f"CPU: {cpu}; threads: {first['threads']}; reference: {first['backend']}; {rounds} alternating rounds, medians\n")
-print("| case | parameters (Swift / PyTorch) | DiffusionSR ms | PyTorch ms | time ratio |")
-print("|---|---|---|---|---|")
-for name, s0 in swift[0].items():
-    s = statistics.median(r[name]["median_ms"] for r in swift)
-    t = statistics.median(r[name]["median_ms"] for r in torch)
-    ratio = statistics.median(a[name]["median_ms"] / b[name]["median_ms"] for a, b in zip(swift, torch))
-    print(f"| {name} | {s0['parameters']:,} / {torch[0][name]['parameters']:,} | {s:.1f} | {t:.1f} | {ratio:.2f} |")
-PY
+"$python" Tools/bench/ratio_table.py "$out" "$rounds"

@@ -70,19 +70,11 @@ public struct LatentUNetConfiguration: Codable, Equatable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func refuse<T: Decodable & Equatable>(_ key: CodingKeys, _ type: T.Type, unless supported: T) throws {
-            if let value = try c.decodeIfPresent(T.self, forKey: key), value != supported {
-                throw LatentModelConfigurationError("unet_config: \(key.rawValue) = \(value) is not supported (only \(supported))")
-            }
+        for key in [CodingKeys.useSpatialTransformer, .useLinearInTransformer, .convResample] { try c.refuse(key, unless: true, in: "unet_config") }
+        for key in [CodingKeys.useScaleShiftNorm, .resblockUpdown, .disableMiddleSelfAttn, .useNewAttentionOrder] {
+            try c.refuse(key, unless: false, in: "unet_config")
         }
-        try refuse(.useSpatialTransformer, Bool.self, unless: true)
-        try refuse(.useLinearInTransformer, Bool.self, unless: true)
-        try refuse(.useScaleShiftNorm, Bool.self, unless: false)
-        try refuse(.resblockUpdown, Bool.self, unless: false)
-        try refuse(.convResample, Bool.self, unless: true)
-        try refuse(.dims, Int.self, unless: 2)
-        try refuse(.disableMiddleSelfAttn, Bool.self, unless: false)
-        try refuse(.useNewAttentionOrder, Bool.self, unless: false)
+        try c.refuse(.dims, unless: 2, in: "unet_config")
         if c.contains(.numClasses), try !c.decodeNil(forKey: .numClasses) {
             throw LatentModelConfigurationError("unet_config: num_classes (class-conditional U-Nets) is not supported")
         }
@@ -202,16 +194,11 @@ public struct TimeAwareEncoderConfiguration: Codable, Equatable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func refuse<T: Decodable & Equatable>(_ key: CodingKeys, _ type: T.Type, unless supported: T) throws {
-            if let value = try c.decodeIfPresent(T.self, forKey: key), value != supported {
-                throw LatentModelConfigurationError("structcond_stage_config: \(key.rawValue) = \(value) is not supported (only \(supported))")
-            }
+        for key in [CodingKeys.useScaleShiftNorm, .resblockUpdown, .useNewAttentionOrder] {
+            try c.refuse(key, unless: false, in: "structcond_stage_config")
         }
-        try refuse(.useScaleShiftNorm, Bool.self, unless: false)
-        try refuse(.resblockUpdown, Bool.self, unless: false)
-        try refuse(.convResample, Bool.self, unless: true)
-        try refuse(.dims, Int.self, unless: 2)
-        try refuse(.useNewAttentionOrder, Bool.self, unless: false)
+        try c.refuse(.convResample, unless: true, in: "structcond_stage_config")
+        try c.refuse(.dims, unless: 2, in: "structcond_stage_config")
         inChannels = try c.decode(Int.self, forKey: .inChannels)
         modelChannels = try c.decode(Int.self, forKey: .modelChannels)
         outChannels = try c.decode(Int.self, forKey: .outChannels)
@@ -253,4 +240,14 @@ public struct TimeAwareEncoderConfiguration: Codable, Equatable, Sendable {
 
     /// Heads of an attention block at `channels` (num_head_channels wins when set).
     func heads(channels: Int) -> Int { numHeadChannels == -1 ? numHeads : channels / numHeadChannels }
+}
+
+extension KeyedDecodingContainer {
+    /// Throws when `key` is present with another value than the one supported (an option of the
+    /// reference's networks this port does not build), naming the configuration section and key.
+    func refuse<T: Decodable & Equatable>(_ key: Key, unless supported: T, in section: String) throws {
+        if let value = try decodeIfPresent(T.self, forKey: key), value != supported {
+            throw LatentModelConfigurationError("\(section): \(key.stringValue) = \(value) is not supported (only \(supported))")
+        }
+    }
 }
