@@ -153,4 +153,18 @@ struct StableSRPipelineTests {
         #expect(file.keys.filter { $0.hasPrefix("cfw.") }.allSatisfy { $0.hasPrefix("cfw.decoder.fusion_layer_") })
         #expect(file.metadata["diffsr.family"] == "stablesr")
     }
+
+    @Test("Pixel tiles as ImageSpliterTh places them (width outer, height inner), also when only one side exceeds the tile")
+    func pixelTiles() throws {
+        let upscaler = StableSRUpscaler(model: try Self.loadModel(), settings: StableSRSettings())
+        // stablesr.md §6.3: 2048² → starts [0, 768] on both axes; 1312×1600 → [0, 32] × [0, 320].
+        let square = upscaler.pixelTiles(height: 2048, width: 2048)
+        #expect(square.map { [$0.x, $0.y] } == [[0, 0], [0, 768], [768, 0], [768, 768]])
+        let oblong = upscaler.pixelTiles(height: 1312, width: 1600)
+        #expect(oblong.map { [$0.x, $0.y] } == [[0, 0], [0, 32], [320, 0], [320, 32]])
+        // 800×2000 crashes the reference (its weight is always 1280²); here the tiles are 800 high.
+        let narrow = upscaler.pixelTiles(height: 800, width: 2000)
+        #expect(narrow.map { [$0.x, $0.y, $0.height, $0.width] } == [[0, 0, 800, 1280], [720, 0, 800, 1280]])
+        #expect(upscaler.pixelTiles(height: 512, width: 512).count == 1)
+    }
 }
