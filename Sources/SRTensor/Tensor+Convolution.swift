@@ -51,7 +51,8 @@ extension Tensor {
         }
         let inputs = [input, weights] + (bias.map { [$0] } ?? []) + (addend.map { [$0] } ?? [])
         let result: Tensor
-        if ConvolutionAlgorithm.current == .automatic && WinogradConvolution.isApplicable(geometry) {
+        if ConvolutionAlgorithm.current == .automatic && WinogradConvolution.isApplicable(geometry)
+            && WinogradConvolution.filtersAffordable(weights, geometry: geometry) {
             result = Tensor.filled(shape: outputShape) { out in
                 let terms = WinogradConvolution.OutputTerms(bias: bias.map { UnsafeRawPointer($0.storage.pointer) },
                                                             addend: addend.map { UnsafeRawPointer($0.storage.pointer) },

@@ -72,6 +72,13 @@ public final class TensorStorage: @unchecked Sendable {
         return value
     }
 
+    /// Whether a value is cached under `key`.
+    public func hasDerivedValue(key: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return derived[key] != nil
+    }
+
     /// Forgets every derived value (called before the contents are mutated).
     func invalidateDerivedValues() {
         lock.lock()
@@ -136,6 +143,13 @@ public enum DerivedValueCache {
 
     /// Bytes now held by cached values.
     public static var bytesInUse: Int { lock.lock(); defer { lock.unlock() }; return used }
+
+    /// Whether `bytes` more would fit the budget now.
+    public static func hasRoom(_ bytes: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return used + bytes <= limit
+    }
 
     static func reserve(_ bytes: Int) -> Bool {
         if bytes == 0 { return true }

@@ -31,6 +31,18 @@ enum WinogradConvolution {
             && g.outputHeight >= 8 && g.outputWidth >= 8
     }
 
+    /// Whether the forward pass should transform these filters: always when their transform is
+    /// cached or fits the `DerivedValueCache` budget; otherwise only for images of at least 64
+    /// output tiles. The transform writes 36 values per input-output channel pair, so on a small
+    /// image whose filters must be transformed anew at every call (a large model past the budget:
+    /// StableSR's 1280-channel 8×8 level) it costs more than the convolution; oneDNN's direct
+    /// kernel, which needs only a reorder of the 9 weights, is cheaper there.
+    static func filtersAffordable(_ weights: Tensor, geometry g: ConvolutionGeometry) -> Bool {
+        if TileGrid(g).count >= 64 { return true }
+        if weights.storage.hasDerivedValue(key: "winograd-f4x4-3x3-packed") { return true }
+        return DerivedValueCache.hasRoom(36 * g.inputChannels * g.outputChannels * MemoryLayout<Float>.stride)
+    }
+
     typealias Vector = SIMD8<Float>
 
     /// The 4×4 output tiles of a geometry, numbered image by image, row by row.
