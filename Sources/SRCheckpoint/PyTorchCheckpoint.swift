@@ -15,16 +15,19 @@ import SRTensor
 public enum PyTorchCheckpoint {
     /// The unpickled object of a checkpoint file.
     public static func load(contentsOfFile path: String) throws -> PickleValue {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw CheckpointError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "I/O error or permission denied" : "no such file")
-        }
-        return try load(data: data, path: path)
+        try load(data: try mappedData(path), path: path)
     }
 
     public static func load(data: Data, path: String = "<memory>") throws -> PickleValue {
-        if ZipArchive.looksLikeZip(data) { return try loadZip(data, path: path) }
+        if ZipArchive.looksLikeZip(data) { return try loadZip(data, path: path, defersTensors: false).value }
         return try loadLegacy([UInt8](data), path: path)
+    }
+
+    /// The file's bytes, memory-mapped.
+    static func mappedData(_ path: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw CheckpointError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "I/O error or permission denied" : "no such file")
+        }
     }
 
     /// The tensors of a checkpoint keyed by dotted path. A top-level `state_dict` (Lightning),
@@ -36,7 +39,10 @@ public enum PyTorchCheckpoint {
 
     // MARK: - Layouts
 
-    private static func loadZip(_ data: Data, path: String) throws -> PickleValue {
+    /// The object pickle of a zip checkpoint and the reader of its storages. With `defersTensors`
+    /// tensors stay `.tensorReference` and no storage is read while unpickling.
+    static func loadZip(_ data: Data, path: String, defersTensors: Bool) throws
+        -> (value: PickleValue, loadStorage: (StorageReference) throws -> [Float]) {
         let archive: ZipArchive
         do { archive = try ZipArchive(bytes: data) } catch { throw CheckpointError.invalidPickle(path: path, reason: "\(error)") }
         guard let pickle = archive.entries.first(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) else {
@@ -49,7 +55,7 @@ public enum PyTorchCheckpoint {
         }
         let bytes: Data
         do { bytes = try archive.contents(of: pickle) } catch { throw CheckpointError.invalidPickle(path: path, reason: "\(error)") }
-        var unpickler = Unpickler(bytes: [UInt8](bytes), path: path) { storage in
+        let loadStorage = { (storage: StorageReference) throws -> [Float] in
             guard let entry = archive.entry(named: prefix + "data/" + storage.key) else {
                 throw CheckpointError.invalidPickle(path: path, reason: "storage \(storage.key) is missing from the archive")
             }
@@ -57,7 +63,9 @@ public enum PyTorchCheckpoint {
             do { raw = try archive.contents(of: entry) } catch { throw CheckpointError.invalidPickle(path: path, reason: "\(error)") }
             return try decode(raw, typeName: storage.typeName, count: storage.elementCount, path: path)
         }
-        return try unpickler.load().value
+        var unpickler = Unpickler(bytes: [UInt8](bytes), path: path, loadStorage: loadStorage)
+        unpickler.defersTensors = defersTensors
+        return (try unpickler.load().value, loadStorage)
     }
 
     /// The magic number that opens a legacy checkpoint, as the little-endian bytes of its LONG1.

@@ -7,17 +7,16 @@ public enum PyTorchLayout {
     /// `[O, kh, kw, I]`; a 1×1 `Conv1d` weight `[O, I, 1]` → `[O, I]` (held as a Linear weight);
     /// anything else unchanged.
     public static func imported(_ tensor: Tensor) -> Tensor {
-        switch tensor.rank {
-        case 4: return tensor.permuted([0, 2, 3, 1])
-        case 3 where tensor.shape[2] == 1: return tensor.reshaped(to: [tensor.shape[0], tensor.shape[1]])
-        default: return tensor
-        }
+        tensor.rank == 4 ? tensor.permuted([0, 2, 3, 1]) : tensor.reshaped(to: importedShape(tensor.shape))
     }
 
-    /// The PyTorch shape of a parameter held in this project's layout with `shape`
-    /// (the inverse of `imported` on shapes; a 2-D shape stays 2-D).
-    public static func pytorchShape(_ shape: [Int]) -> [Int] {
-        shape.count == 4 ? [shape[0], shape[3], shape[1], shape[2]] : shape
+    /// The shape `imported` gives a PyTorch tensor of `shape` (checked before any data is read).
+    public static func importedShape(_ shape: [Int]) -> [Int] {
+        switch shape.count {
+        case 4: return [shape[0], shape[2], shape[3], shape[1]]
+        case 3 where shape[2] == 1: return [shape[0], shape[1]]
+        default: return shape
+        }
     }
 
     /// The tensors of a state dict whose keys start with `prefix`, the prefix removed and each

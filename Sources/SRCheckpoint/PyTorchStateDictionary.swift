@@ -23,31 +23,10 @@ public struct PyTorchStateDictionary {
     /// - Throws: `CheckpointError` for unreadable, truncated or hostile files.
     public init(contentsOfFile path: String, key: String? = nil) throws {
         self.path = path
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw CheckpointError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "I/O error or permission denied" : "no such file")
-        }
+        let data = try PyTorchCheckpoint.mappedData(path)
         var root: PickleValue
         if ZipArchive.looksLikeZip(data) {
-            let archive: ZipArchive
-            do { archive = try ZipArchive(bytes: data) } catch { throw CheckpointError.invalidPickle(path: path, reason: "\(error)") }
-            guard let pickle = archive.entries.first(where: { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }) else {
-                throw CheckpointError.invalidPickle(path: path, reason: "the zip archive has no data.pkl")
-            }
-            let prefix = String(pickle.name.dropLast("data.pkl".count))
-            let bytes: Data
-            do { bytes = try archive.contents(of: pickle) } catch { throw CheckpointError.invalidPickle(path: path, reason: "\(error)") }
-            var unpickler = Unpickler(bytes: [UInt8](bytes), path: path) { _ in [] }
-            unpickler.defersTensors = true
-            root = try unpickler.load().value
-            loadStorage = { storage in
-                guard let entry = archive.entry(named: prefix + "data/" + storage.key) else {
-                    throw CheckpointError.invalidPickle(path: path, reason: "storage \(storage.key) is missing from the archive")
-                }
-                let raw: Data
-                do { raw = try archive.contents(of: entry) } catch { throw CheckpointError.invalidPickle(path: path, reason: "\(error)") }
-                return try PyTorchCheckpoint.decode(raw, typeName: storage.typeName, count: storage.elementCount, path: path)
-            }
+            (root, loadStorage) = try PyTorchCheckpoint.loadZip(data, path: path, defersTensors: true)
         } else {
             root = try PyTorchCheckpoint.load(data: data, path: path)
             loadStorage = { _ in [] }

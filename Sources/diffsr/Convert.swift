@@ -99,9 +99,9 @@ struct Convert: ParsableCommand {
                     model.defaults.inputSize = defaultInputSize
                 }
                 let dtype = self.dtype ?? .float16
-                try model.write(to: output, dtype: dtype)
+                let shared = try model.write(to: output, dtype: dtype)
                 let parameters = [model.unet.parameterCount, model.encoder.parameterCount, model.firstStage.parameterCount, model.cfw.parameterCount]
-                printError("\(input) → \(output) (StableSR: U-Net \(parameters[0]), encoder \(parameters[1]), autoencoder \(parameters[2]), CFW \(parameters[3]) parameters\(model.cfwSharesFirstStage ? ", CFW sharing the first stage's weights" : ""), \(dtype.rawValue))")
+                printError("\(input) → \(output) (StableSR: U-Net \(parameters[0]), encoder \(parameters[1]), autoencoder \(parameters[2]), CFW \(parameters[3]) parameters\(shared ? ", CFW sharing the first stage's weights" : ""), \(dtype.rawValue))")
             }
         }
     }

@@ -85,8 +85,7 @@ struct StableSRNetworkTests {
         #expect(Set(named.map(\.path)) == Set(expected.keys), "parameter paths differ from the reference's state-dict keys")
         for (path, parameter) in named {
             let torchShape = expected[path] ?? []
-            let squeezed = torchShape.count == 3 && torchShape[2] == 1 ? Array(torchShape.prefix(2)) : torchShape
-            #expect(PyTorchLayout.pytorchShape(parameter.shape) == squeezed, "\(path): \(parameter.shape) vs PyTorch \(torchShape)")
+            #expect(parameter.shape == PyTorchLayout.importedShape(torchShape), "\(path): \(parameter.shape) vs PyTorch \(torchShape)")
         }
         var generator = TorchGenerator(seed: try #require(testCase.seed))
         var values: [String: Tensor] = [:]

@@ -53,7 +53,10 @@ extension StableSRModel {
     /// Writes the model as one safetensors file (atomically): the networks, the CFW fusion layers,
     /// the text context, the configurations and the recorded sampling defaults. The text encoder
     /// itself is not needed any more and is left out.
-    public func write(to path: String, dtype: DType = .float16) throws {
+    /// - Returns: whether the CFW autoencoder shares the first stage's weights (only its fusion
+    ///   layers were written).
+    @discardableResult
+    public func write(to path: String, dtype: DType = .float16) throws -> Bool {
         let sharing = cfwSharesFirstStage
         let description = StableSRFileDescription(configuration: configuration, cfw: cfwConfiguration, defaults: defaults,
                                                   cfwSharesFirstStage: sharing)
@@ -61,6 +64,7 @@ extension StableSRModel {
         try SafeTensorsFile.write(fileTensors(sharing: sharing), metadata: [ModelFamily.metadataKey: ModelFamily.stablesr.rawValue,
                                                                           StableSRFileDescription.metadataKey: json],
                                   dtype: dtype, to: path)
+        return sharing
     }
 
     /// Opens a converted StableSR file (`write(to:)`).
@@ -101,13 +105,10 @@ extension StableSRModel {
                   firstStage: firstStage, cfw: cfw, context: context, defaults: description.defaults)
     }
 
-    /// Loads a module from the keys under `prefix` of a safetensors file, a tensor at a time.
+    /// Loads a module from the keys under `prefix` of a safetensors file, a tensor at a time, after
+    /// checking every key and shape (`checkKeys`).
     static func loadSafeTensors(_ module: Module, file: SafeTensorsFile, prefix: String, part: String, path: String) throws {
-        let own = module.parameterDictionary()
-        let available = Set(file.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
-        let problems = ParameterUpdateError(missing: own.keys.filter { !available.contains($0) }.sorted(),
-                                            unexpected: available.filter { own[$0] == nil }.sorted(), mismatched: [])
-        guard problems.isEmpty else { throw LoadError("\(path): the \(part) does not match its configuration: \(problems)") }
+        let available = try checkKeys(of: module, shapes: file.entries.mapValues(\.shape), prefix: prefix, part: part, path: path)
         for name in available.sorted() {
             try load(module, [name: try file.tensor(prefix + name)], part: part, path: path, strict: false)
         }

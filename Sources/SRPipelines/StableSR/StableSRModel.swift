@@ -57,44 +57,48 @@ public final class StableSRModel: @unchecked Sendable {
                 try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &generator))
     }
 
-    /// Loads `module`'s parameters from `tensors` (this project's layout), naming the file and part.
-    static func load(_ module: Module, _ tensors: [String: Tensor], part: String, path: String) throws {
-        do { try module.update(parameters: tensors) } catch let error as ParameterUpdateError {
+    /// Loads `module`'s parameters from `tensors` (this project's layout), naming the file and part;
+    /// `strict: false` for a part of the parameters (shapes are still checked).
+    static func load(_ module: Module, _ tensors: [String: Tensor], part: String, path: String, strict: Bool = true) throws {
+        do { try module.update(parameters: tensors, strict: strict) } catch let error as ParameterUpdateError {
             throw LoadError("\(path): the \(part) does not match its configuration: \(error)")
         }
     }
 
-    /// Loads `module` from the tensors under `prefix` of a checkpoint, a block at a time (keys grouped
-    /// by their first two path components), so the peak memory is the model plus one block. Every
-    /// key is checked first: missing and unexpected keys are reported together, nothing is loaded.
-    static func loadStreaming(_ module: Module, from keys: [String: [Int]], prefix: String, part: String, path: String,
-                              read: (String) throws -> [String: Tensor]) throws {
+    /// Checks a file's keys under `prefix` against `module` before anything is read: missing,
+    /// unexpected and mismatched keys reported together. `shapes` are in this project's layout.
+    /// - Returns: the parameter names found (without the prefix).
+    static func checkKeys(of module: Module, shapes: [String: [Int]], prefix: String, part: String, path: String) throws -> Set<String> {
         let own = module.parameterDictionary()
-        let available = Set(keys.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
-        var problems = ParameterUpdateError(missing: own.keys.filter { !available.contains($0) }.sorted(),
-                                            unexpected: available.filter { own[$0] == nil }.sorted(), mismatched: [])
-        for name in available {
-            guard let parameter = own[name], let shape = keys[prefix + name] else { continue }
-            let imported = shape.count == 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape.count == 3 && shape[2] == 1 ? [shape[0], shape[1]] : shape
-            if imported != parameter.shape { problems.mismatched.append(.init(key: name, expected: parameter.shape, actual: imported)) }
+        var available: [String: [Int]] = [:]
+        for (key, shape) in shapes where key.hasPrefix(prefix) { available[String(key.dropFirst(prefix.count))] = shape }
+        var problems = ParameterUpdateError(missing: own.keys.filter { available[$0] == nil }.sorted(),
+                                            unexpected: available.keys.filter { own[$0] == nil }.sorted(), mismatched: [])
+        for (name, shape) in available.sorted(by: { $0.key < $1.key }) {
+            if let parameter = own[name], parameter.shape != shape {
+                problems.mismatched.append(.init(key: name, expected: parameter.shape, actual: shape))
+            }
         }
-        problems.mismatched.sort { $0.key < $1.key }
         guard problems.isEmpty else {
             throw LoadError("\(path): the \(part)\(prefix.isEmpty ? "" : " (\(prefix)*)") does not match its configuration: \(problems)")
         }
+        return Set(available.keys)
+    }
+
+    /// Loads `module` from the tensors under `prefix` of a checkpoint (PyTorch layout, `shapes` as the
+    /// pickle gives them), a block at a time (keys grouped by their first two path components), so
+    /// the peak memory is the model plus one block. Every key is checked first (`checkKeys`).
+    static func loadStreaming(_ module: Module, from shapes: [String: [Int]], prefix: String, part: String, path: String,
+                              read: (String) throws -> [String: Tensor]) throws {
+        let available = try checkKeys(of: module, shapes: shapes.mapValues(PyTorchLayout.importedShape), prefix: prefix,
+                                      part: part, path: path)
         let blocks = Set(available.map { name -> String in
             let parts = name.split(separator: ".")
             return parts.count > 2 ? parts.prefix(2).joined(separator: ".") + "." : name
         })
         for block in blocks.sorted() {
-            let tensors = PyTorchLayout.importedStateDictionary(try read(prefix + block), prefix: prefix)
-            try load(module, tensors.filter { own[$0.key] != nil }, part: part, path: path, strict: false)
-        }
-    }
-
-    static func load(_ module: Module, _ tensors: [String: Tensor], part: String, path: String, strict: Bool) throws {
-        do { try module.update(parameters: tensors, strict: strict) } catch let error as ParameterUpdateError {
-            throw LoadError("\(path): the \(part) does not match its configuration: \(error)")
+            try load(module, PyTorchLayout.importedStateDictionary(try read(prefix + block), prefix: prefix), part: part, path: path,
+                     strict: false)
         }
     }
 
