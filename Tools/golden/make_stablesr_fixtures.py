@@ -5,8 +5,8 @@ weights), their inputs and outputs.
 
 The reference is IceClear/StableSR at 398ee93; `ldm/modules/...` is imported from a checkout given
 on the command line (nothing of it is committed here). Its `basicsr` import (two StyleGAN2 classes
-that openaimodel.py imports and never uses) is replaced by a stand-in module, as the harness of
-shared/reference/stablesr.md §9.2 does:
+that openaimodel.py imports and never uses, and model.py's RRDB) comes from the stand-ins of
+make_stablesr_e2e_fixtures.py, as the harness of shared/reference/stablesr.md §9.2 does:
     python Tools/golden/make_stablesr_fixtures.py --reference /path/to/StableSR
 
 Weights. For each module, its state-dict tensors are filled in sorted key order from one
@@ -27,33 +27,10 @@ import types
 
 import torch
 
+from make_stablesr_e2e_fixtures import install_stand_ins  # the stand-ins of shared/reference/stablesr.md §9.2
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "stablesr")
-
-
-def install_stand_ins(reference):
-    """The vendored basicsr package imports every arch, dataset and metric (cv2, lmdb, ...) when
-    loaded, so it stays off the path: openaimodel.py's unused StyleGAN2 imports get dummies,
-    model.py's `make_layer` gets a two-line equivalent, and RRDB is executed from the reference's
-    own rrdbnet_arch.py (the text between `class ResidualDenseBlock` and the registered RRDBNet)."""
-    basicsr = types.ModuleType("basicsr")
-    archs = types.ModuleType("basicsr.archs")
-    stylegan2 = types.ModuleType("basicsr.archs.stylegan2_arch")
-    stylegan2.ConvLayer = type("ConvLayer", (), {})
-    stylegan2.EqualConv2d = type("EqualConv2d", (), {})
-    arch_util = types.ModuleType("basicsr.archs.arch_util")
-    arch_util.make_layer = lambda block, n, **kw: torch.nn.Sequential(*[block(**kw) for _ in range(n)])
-    arch_util.default_init_weights = lambda *args, **kwargs: None
-    arch_util.pixel_unshuffle = None
-    rrdbnet = types.ModuleType("basicsr.archs.rrdbnet_arch")
-    with open(os.path.join(reference, "basicsr", "archs", "rrdbnet_arch.py")) as f:
-        text = f.read()
-    body = text[text.index("class ResidualDenseBlock"):text.index("@ARCH_REGISTRY.register()")]
-    namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, "default_init_weights": arch_util.default_init_weights}
-    exec(body, namespace)
-    rrdbnet.RRDB = namespace["RRDB"]
-    sys.modules.update({"basicsr": basicsr, "basicsr.archs": archs, "basicsr.archs.stylegan2_arch": stylegan2,
-                        "basicsr.archs.arch_util": arch_util, "basicsr.archs.rrdbnet_arch": rrdbnet})
 
 
 def seeded_fill(module, seed):
@@ -134,17 +111,7 @@ def text_context_case(reference):
     the reference's ldm/modules/encoders/modules.py (the module itself imports clip, transformers and
     kornia), on an open_clip 2.0.2 CLIP (the version the reference pins) at reduced width: 3 layers of
     width 128, 2 heads (width / 64, as ViT-H-14's 1024 / 16), the real vocabulary and context length.
-    open_clip's package __init__ (image transforms, torchvision) is bypassed; its model.py needs only
-    torchvision's FrozenBatchNorm2d, given a dummy."""
-    import importlib.util
-    spec = importlib.util.find_spec("open_clip")
-    package = types.ModuleType("open_clip")
-    package.__path__ = list(spec.submodule_search_locations)
-    torchvision = types.ModuleType("torchvision")
-    ops = types.ModuleType("torchvision.ops")
-    misc = types.ModuleType("torchvision.ops.misc")
-    misc.FrozenBatchNorm2d = type("FrozenBatchNorm2d", (torch.nn.Module,), {})
-    sys.modules.update({"open_clip": package, "torchvision": torchvision, "torchvision.ops": ops, "torchvision.ops.misc": misc})
+    open_clip's package __init__ (image transforms, torchvision) is bypassed by install_stand_ins."""
     import open_clip.model as clip_model
     import open_clip.tokenizer as tokenizer
 
