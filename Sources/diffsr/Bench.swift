@@ -6,7 +6,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the models (use a release build; compare with PyTorch through Tools/bench/compare_unet.sh).",
-        subcommands: [BenchUNet.self, BenchStableSR.self])
+        subcommands: [BenchUNet.self, BenchStableSR.self, BenchAutoencoder.self])
 }
 
 /// `diffsr bench unet`: median milliseconds of an SR3 U-Net forward pass or training step.

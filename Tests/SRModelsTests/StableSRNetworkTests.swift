@@ -200,7 +200,7 @@ struct StableSRNetworkTests {
         try Self.fill(model, f.asCase)
         let posterior = withoutGradients { model.encode(f.input.tensor) }
         let channels = f.moments.shape[3] / 2
-        Self.expectClose(Tensor.concatenate([posterior.mean, posterior.logVariance], alongAxis: 3), f.moments, tolerance: 1e-4, "moments")
+        Self.expectClose(Tensor.concatenate([posterior.mean, posterior.logVariance!], alongAxis: 3), f.moments, tolerance: 1e-4, "moments")
         #expect(posterior.features.count == f.features.count)
         for (actual, expected) in zip(posterior.features, f.features) { Self.expectClose(actual, expected, tolerance: 1e-4, "feature") }
         #expect(channels == f.config.embedDim)

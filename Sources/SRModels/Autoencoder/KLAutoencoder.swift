@@ -50,13 +50,14 @@ public final class KLAutoencoder: Module, @unchecked Sendable {
 }
 
 /// The diagonal Gaussian posterior of an encoding (`DiagonalGaussianDistribution`) with the
-/// encoder's CFW features.
+/// encoder's CFW features; a deterministic encoder's (the tiny autoencoder's) is a point mass.
 public struct AutoencoderPosterior {
     /// `[N, h, w, embed_dim]`.
     public let mean: Tensor
-    /// `[N, h, w, embed_dim]`, log σ² clamped to [−30, 20] as the reference does.
-    public let logVariance: Tensor
-    /// The encoder's features at levels 1 and 2 (CFW).
+    /// `[N, h, w, embed_dim]`, log σ² clamped to [−30, 20] as the reference does; nil for a
+    /// deterministic encoder.
+    public let logVariance: Tensor?
+    /// The encoder's features at levels 1 and 2 (CFW), finest first.
     public let features: [Tensor]
 
     init(moments: Tensor, features: [Tensor]) {
@@ -66,13 +67,21 @@ public struct AutoencoderPosterior {
         self.features = features
     }
 
-    /// σ = exp(½·log σ²).
-    public var standardDeviation: Tensor { (logVariance * 0.5).exp() }
+    /// A deterministic encoding.
+    init(latent: Tensor, features: [Tensor]) {
+        mean = latent
+        logVariance = nil
+        self.features = features
+    }
+
+    /// Whether sampling draws noise (false for a deterministic encoder: `sample` is the mean).
+    public var isStochastic: Bool { logVariance != nil }
 
     /// mean + σ·ε for a standard-normal `noise` shaped like the mean (`sample()`; the reference draws
-    /// ε with `torch.randn` in NCHW order on the CPU generator).
+    /// ε with `torch.randn` in NCHW order on the CPU generator); the mean when deterministic.
     public func sample(noise: Tensor) -> Tensor {
         precondition(noise.shape == mean.shape, "posterior noise \(noise.shape) must be shaped like the mean \(mean.shape)")
-        return mean + standardDeviation * noise
+        guard let logVariance else { return mean }
+        return mean + (logVariance * 0.5).exp() * noise
     }
 }
