@@ -124,6 +124,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         case validationSamplerSteps = "validation_sampler_steps", seed, output, prediction, initializeFrom = "initialize_from"
     }
 
+    /// What the training loop takes of this configuration.
+    public var loopSettings: TrainingLoop.Settings {
+        TrainingLoop.Settings(optimization: optimization, steps: steps, logEvery: logEvery, validateEvery: validateEvery,
+                              checkpointEvery: checkpointEvery, output: output)
+    }
+
     public init(contentsOfFile path: String) throws {
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw TrainingError.configuration("\(path): cannot read the training configuration")

@@ -72,7 +72,7 @@ struct TrainerTests {
         let top = try #require(scores.max())   // the log's JSON may round the last digit
         #expect(abs(try #require(trainer.bestValidationPSNR) - top) < 1e-9)
         let checkpoint = try SafeTensorsFile(contentsOfFile: dir + "/run/checkpoint.safetensors")
-        #expect(checkpoint.metadata["diffsr.best_psnr_y"].flatMap(Double.init) == trainer.bestValidationPSNR)
+        #expect(checkpoint.metadata["diffsr.best_score"].flatMap(Double.init) == trainer.bestValidationPSNR)
         let best = try SR3ModelFile(contentsOfFile: dir + "/run/best.safetensors")
         #expect(best.description == model.description)
         if scores[1] > scores[0] {   // the last validation was the best: the same weights as model.safetensors
@@ -95,7 +95,7 @@ struct TrainerTests {
         #expect(resumed.step == 3)
         try resumed.train()
         #expect(weights(resumed) == weights(straight))
-        #expect(resumed.ema.shadow.mapValues(\.scalars) == straight.ema.shadow.mapValues(\.scalars))
+        #expect(resumed.loop.ema.shadow.mapValues(\.scalars) == straight.loop.ema.shadow.mapValues(\.scalars))
     }
 
     @Test("A non-finite loss stops training and keeps the last good checkpoint")
@@ -198,7 +198,7 @@ struct TrainerTests {
         let reference = withoutGradients { withTrainingMode(false) { source.network(input, noiseLevel: level, using: &generator) } }
         for tau: Float in [1, 0.5, 0.1] {
             let out = withoutGradients { withTrainingMode(false) {
-                trainer.network(input, noiseLevel: level, augmentationLevel: Tensor(shape: [1], values: [tau]), using: &generator)
+                trainer.unet(input, noiseLevel: level, augmentationLevel: Tensor(shape: [1], values: [tau]), using: &generator)
             } }
             #expect(out.scalars == reference.scalars)
         }
