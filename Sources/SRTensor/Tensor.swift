@@ -30,6 +30,9 @@ public struct Tensor: @unchecked Sendable {
         self.node = node
     }
 
+    /// Whether the two tensors are views of the same storage (no copy between them).
+    public func sharesStorage(with other: Tensor) -> Bool { storage === other.storage }
+
     /// A tensor with the given shape and row-major values.
     public init(shape: [Int], values: [Float]) {
         precondition(shape.reduce(1, *) == values.count,

@@ -96,10 +96,10 @@ struct BenchStableSR: ParsableCommand {
                 (name, milliseconds, runs) = ("stablesr cfw-\(part.rawValue) pixels=\(side)", Date().timeIntervalSince(begin) * 1000, 1)
             case .pipeline:
                 let (unet, encoder) = (unet!, encoder!)
-                let firstStage = try KLAutoencoder(configuration: c.autoencoder, fusion: false, using: &weights)
+                let firstStage = try c.autoencoder.make(fusion: false, using: &weights)
                 let cfw = try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &weights)
                 parameters += firstStage.parameterCount + cfw.parameterCount
-                let model = StableSRModel(configuration: c, cfwConfiguration: cfwConfiguration, unet: unet, encoder: encoder,
+                let model = StableSRModel(configuration: c, cfwConfiguration: .kl(cfwConfiguration), unet: unet, encoder: encoder,
                                           firstStage: firstStage, cfw: cfw, context: context, defaults: StableSRSettings.Recorded())
                 let image = Image(width: input, height: input, channels: 3,
                                   pixels: (0..<(input * input * 3)).map { _ in generator.uniformFloat() })

@@ -348,7 +348,7 @@ struct StableSRNetworkTests {
         #expect(tiny.unet == Self.configurations.cases.unet.config)
         #expect(tiny.encoder == Self.configurations.cases.encoder.config)
         #expect(tiny.scaleFactor == 0.18215 && tiny.timesteps == 1000 && tiny.parameterization == .epsilon)
-        #expect(tiny.autoencoder == Self.fixture.cases.autoencoder.config)
+        #expect(tiny.autoencoder == .kl(Self.fixture.cases.autoencoder.config))
         let cfw = try AutoencoderConfiguration(contentsOfCFWYAMLFile: Fixtures.path("stablesr/tiny_cfw.yaml"))
         #expect(cfw == Self.fixture.cases.autoencoder.config)
     }

@@ -27,7 +27,8 @@ public struct LatentUNetConfiguration: Codable, Equatable, Sendable {
     public var numHeadChannels: Int
     public var transformerDepth: Int
     public var contextDim: Int
-    /// Channels of the time-aware encoder's features (SPADE input).
+    /// Channels of the time-aware encoder's features (SPADE input); 0 builds plain residual blocks
+    /// without SPADE (SD's `UNetModel`: the diffusion prior that StableSR's stage 1 steers).
     public var sembChannels: Int
     public var legacy: Bool
     public var dropout: Double
@@ -134,9 +135,13 @@ public struct LatentUNetConfiguration: Codable, Equatable, Sendable {
                   "num_head_channels \(numHeadChannels) must divide every level's width")
         try check(numHeadChannels > 0 || channelMult.allSatisfy { ($0 * modelChannels) % numHeads == 0 },
                   "num_heads \(numHeads) must divide every level's width")
-        try check(transformerDepth >= 1 && contextDim > 0 && sembChannels > 0, "transformer_depth, context_dim and semb_channels must be positive")
+        try check(transformerDepth >= 1 && contextDim > 0, "transformer_depth and context_dim must be positive")
+        try check(sembChannels >= 0, "semb_channels must be positive (or 0: no structure conditioning)")
         try check(dropout >= 0 && dropout < 1, "dropout must be in [0, 1)")
     }
+
+    /// Whether the residual blocks take the time-aware encoder's features (SPADE).
+    public var hasStructureConditioning: Bool { sembChannels > 0 }
 
     /// Heads and head width of a transformer at `channels`, as the reference computes them
     /// (num_head_channels wins; `legacy` recomputes the head width from the head count).

@@ -15,8 +15,9 @@ public enum LatentParameterization: String, Codable, Sendable {
 public struct StableSRConfiguration: Codable, Equatable, Sendable {
     public var unet: LatentUNetConfiguration
     public var encoder: TimeAwareEncoderConfiguration
-    /// The first stage (`first_stage_config`, SD's KL autoencoder).
-    public var autoencoder: AutoencoderConfiguration
+    /// The first stage (`first_stage_config`: SD's KL autoencoder in the released models; TAEF2 in
+    /// the models trained here).
+    public var autoencoder: LatentAutoencoderConfiguration
     public var parameterization: LatentParameterization
     /// The "linear" schedule of ldm: β = linspace(√start, √end, timesteps)².
     public var linearStart: Double
@@ -31,11 +32,11 @@ public struct StableSRConfiguration: Codable, Equatable, Sendable {
     }
 
     /// The released ×4 model (`v2-finetune_text_T_512.yaml`).
-    public static let stableSR512 = StableSRConfiguration(unet: .stableSR, encoder: .stableSR, autoencoder: .stableDiffusion,
+    public static let stableSR512 = StableSRConfiguration(unet: .stableSR, encoder: .stableSR, autoencoder: .kl(.stableDiffusion),
                                                           parameterization: .epsilon,
                                                           linearStart: 0.00085, linearEnd: 0.012, timesteps: 1000, scaleFactor: 0.18215)
 
-    public init(unet: LatentUNetConfiguration, encoder: TimeAwareEncoderConfiguration, autoencoder: AutoencoderConfiguration,
+    public init(unet: LatentUNetConfiguration, encoder: TimeAwareEncoderConfiguration, autoencoder: LatentAutoencoderConfiguration,
                 parameterization: LatentParameterization, linearStart: Double, linearEnd: Double, timesteps: Int, scaleFactor: Double) {
         self.unet = unet
         self.encoder = encoder
@@ -71,8 +72,8 @@ public struct StableSRConfiguration: Codable, Equatable, Sendable {
         unet = try decodeYAML(LatentUNetConfiguration.self, try stage("unet_config", target: "UNetModelDualcondV2"), "unet_config")
         encoder = try decodeYAML(TimeAwareEncoderConfiguration.self, try stage("structcond_stage_config", target: "EncoderUNetModelWT"),
                                  "structcond_stage_config")
-        autoencoder = try AutoencoderConfiguration(referenceParameters: try stage("first_stage_config", target: "AutoencoderKL"),
-                                                   "first_stage_config")
+        autoencoder = .kl(try AutoencoderConfiguration(referenceParameters: try stage("first_stage_config", target: "AutoencoderKL"),
+                                                   "first_stage_config"))
         let kind = params["parameterization"]?.string ?? "eps"
         guard let parameterization = LatentParameterization(rawValue: kind) else {
             throw LatentModelConfigurationError("model.params.parameterization \(kind) is not supported (eps or v)")
@@ -99,8 +100,8 @@ public struct StableSRConfiguration: Codable, Equatable, Sendable {
     /// Checks that the parts fit together.
     public func validate() throws {
         try autoencoder.validate()
-        if autoencoder.embedDim != unet.inChannels || unet.outChannels != unet.inChannels {
-            throw LatentModelConfigurationError("the autoencoder's embed_dim (\(autoencoder.embedDim)) must equal the U-Net's in_channels and out_channels (\(unet.inChannels), \(unet.outChannels))")
+        if autoencoder.latentChannels != unet.inChannels || unet.outChannels != unet.inChannels {
+            throw LatentModelConfigurationError("the autoencoder's latent channels (embed_dim or latent_channels: \(autoencoder.latentChannels)) must equal the U-Net's in_channels and out_channels (\(unet.inChannels), \(unet.outChannels))")
         }
         try unet.validate()
         try encoder.validate()

@@ -34,7 +34,8 @@ public final class StableSRUNet: Module, @unchecked Sendable {
         let embedding = 4 * c.modelChannels
         timeEmbed = TimestepEmbeddingMLP(inputWidth: c.modelChannels, outputWidth: embedding, using: &generator)
         func resBlock(_ input: Int, _ output: Int, _ g: inout G) -> LatentResBlock {
-            LatentResBlock(inputChannels: input, outputChannels: output, embeddingWidth: embedding, featureChannels: c.sembChannels, using: &g)
+            LatentResBlock(inputChannels: input, outputChannels: output, embeddingWidth: embedding, featureChannels: c.hasStructureConditioning ? c.sembChannels : nil,
+                           using: &g)
         }
         func transformer(_ channels: Int, _ g: inout G) -> SpatialTransformer {
             let (heads, headWidth) = c.attentionHeads(channels: channels)
@@ -87,7 +88,8 @@ public final class StableSRUNet: Module, @unchecked Sendable {
     ///   - timesteps: `[N]`, the original (un-respaced) timestep of each element.
     ///   - context: `[N, L, context_dim]` (or `[1, L, context_dim]`, shared by the batch).
     ///   - structure: the time-aware encoder's features by width, one for every width the U-Net
-    ///     passes through (`TimeAwareEncoder`).
+    ///     passes through (`TimeAwareEncoder`); empty for a U-Net without structure conditioning
+    ///   (`semb_channels` 0).
     /// - Returns: `[N, H, W, out_channels]`.
     public func callAsFunction(_ x: Tensor, timesteps: Tensor, context: Tensor, structure: [Int: Tensor]) -> Tensor {
         let c = configuration

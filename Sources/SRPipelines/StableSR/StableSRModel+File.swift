@@ -7,7 +7,7 @@ import SRTensor
 /// What a converted StableSR file records besides its tensors (JSON in the metadata).
 struct StableSRFileDescription: Codable {
     var configuration: StableSRConfiguration
-    var cfw: AutoencoderConfiguration
+    var cfw: LatentAutoencoderConfiguration
     var defaults: StableSRSettings.Recorded
     /// The CFW autoencoder's encoder, quant convs and plain decoder are the first stage's (only its
     /// fusion layers are stored under `cfw.`).

@@ -5,20 +5,22 @@ import SRNN
 import SRTensor
 
 /// A StableSR model ready to sample: the dual-condition U-Net, the time-aware encoder, the first
-/// stage (the KL autoencoder whose encoder makes the LR latent), the CFW autoencoder (its encoder's
-/// features and `Decoder_Mix`), and the constant text context of the empty prompt.
+/// stage (the autoencoder whose encoder makes the LR latent: SD's KL autoencoder in the released
+/// models, TAEF2 in the ones trained here), the CFW autoencoder (its encoder's features and the
+/// decoder with fusion layers), and the constant text context of the empty prompt (a learned
+/// constant in the models trained here).
 ///
 /// Loaded from the reference's released layout (a Lightning `.ckpt` with its YAML, the CFW `.ckpt`
 /// with its YAML) or from this project's converted safetensors (`write(to:)`).
 public final class StableSRModel: @unchecked Sendable {
     public let configuration: StableSRConfiguration
-    public let cfwConfiguration: AutoencoderConfiguration
+    public let cfwConfiguration: LatentAutoencoderConfiguration
     public let unet: StableSRUNet
     public let encoder: TimeAwareEncoder
-    public let firstStage: KLAutoencoder
+    public let firstStage: any LatentAutoencoder
     /// The CFW autoencoder; its encoder, quant convs and decoder are the first stage's when the two
     /// checkpoints hold the same weights (the released files do: both are frozen SD 2.1 weights).
-    public let cfw: KLAutoencoder
+    public let cfw: any LatentAutoencoder
     /// `[1, L, context_dim]`: the empty prompt's text encoding.
     public let context: Tensor
     /// Sampling settings recorded for this model (`StableSRSettings` starts from them).
@@ -32,8 +34,9 @@ public final class StableSRModel: @unchecked Sendable {
     }
 
     /// A model from networks already built (e.g. with random weights, for benchmarks).
-    public init(configuration: StableSRConfiguration, cfwConfiguration: AutoencoderConfiguration, unet: StableSRUNet,
-         encoder: TimeAwareEncoder, firstStage: KLAutoencoder, cfw: KLAutoencoder, context: Tensor, defaults: StableSRSettings.Recorded) {
+    public init(configuration: StableSRConfiguration, cfwConfiguration: LatentAutoencoderConfiguration, unet: StableSRUNet,
+         encoder: TimeAwareEncoder, firstStage: any LatentAutoencoder, cfw: any LatentAutoencoder, context: Tensor,
+         defaults: StableSRSettings.Recorded) {
         self.configuration = configuration
         self.cfwConfiguration = cfwConfiguration
         self.unet = unet
@@ -44,17 +47,24 @@ public final class StableSRModel: @unchecked Sendable {
         self.defaults = defaults
     }
 
+    /// Whether the CFW autoencoder's encoder holds the first stage's tensors (shared, not copied):
+    /// its features are then those of the first stage's encoding, and sampling encodes once.
+    public private(set) lazy var cfwEncoderIsFirstStages: Bool = {
+        let first = firstStage.parameterDictionary()
+        let encoder = cfw.namedParameters().filter { $0.path.hasPrefix("encoder.") || $0.path.hasPrefix("quant_conv.") }
+        return !encoder.isEmpty && encoder.allSatisfy { first[$0.path]?.value.sharesStorage(with: $0.parameter.value) == true }
+    }()
+
     /// The state-dict prefixes of the released checkpoint.
     static let unetPrefix = "model.diffusion_model.", encoderPrefix = "structcond_stage_model.",
                firstStagePrefix = "first_stage_model.", textPrefix = "cond_stage_model.model.", cfwPrefix = "cfw."
 
     /// Networks built without drawing random weights, to be loaded.
-    static func networks(_ c: StableSRConfiguration, _ cfwConfiguration: AutoencoderConfiguration) throws
-        -> (StableSRUNet, TimeAwareEncoder, KLAutoencoder, KLAutoencoder) {
+    static func networks(_ c: StableSRConfiguration, _ cfwConfiguration: LatentAutoencoderConfiguration) throws
+        -> (StableSRUNet, TimeAwareEncoder, any LatentAutoencoder, any LatentAutoencoder) {
         var generator = WeightsToBeLoaded()
         return (try StableSRUNet(configuration: c.unet, using: &generator), try TimeAwareEncoder(configuration: c.encoder, using: &generator),
-                try KLAutoencoder(configuration: c.autoencoder, fusion: false, using: &generator),
-                try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &generator))
+                try c.autoencoder.make(fusion: false, using: &generator), try cfwConfiguration.make(fusion: true, using: &generator))
     }
 
     /// Loads `module`'s parameters from `tensors` (this project's layout), naming the file and part;
@@ -109,11 +119,11 @@ public final class StableSRModel: @unchecked Sendable {
                             cfwConfiguration cfwConfigurationPath: String) throws {
         let c = try StableSRConfiguration(contentsOfYAMLFile: configurationPath)
         let cfwConfiguration = try AutoencoderConfiguration(contentsOfCFWYAMLFile: cfwConfigurationPath)
-        guard cfwConfiguration.embedDim == c.autoencoder.embedDim && cfwConfiguration.zChannels == c.autoencoder.zChannels
-                && cfwConfiguration.downsamplingFactor == c.autoencoder.downsamplingFactor else {
-            throw LoadError("\(cfwConfigurationPath): the CFW autoencoder (embed_dim \(cfwConfiguration.embedDim), factor \(cfwConfiguration.downsamplingFactor)) does not fit the model's first stage (embed_dim \(c.autoencoder.embedDim), factor \(c.autoencoder.downsamplingFactor))")
+        guard case .kl(let first) = c.autoencoder, cfwConfiguration.embedDim == first.embedDim, cfwConfiguration.zChannels == first.zChannels,
+              cfwConfiguration.downsamplingFactor == first.downsamplingFactor else {
+            throw LoadError("\(cfwConfigurationPath): the CFW autoencoder (embed_dim \(cfwConfiguration.embedDim), factor \(cfwConfiguration.downsamplingFactor)) does not fit the model's first stage (latent channels \(c.autoencoder.latentChannels), factor \(c.autoencoder.downsamplingFactor))")
         }
-        let (unet, encoder, firstStage, cfw) = try Self.networks(c, cfwConfiguration)
+        let (unet, encoder, firstStage, cfw) = try Self.networks(c, .kl(cfwConfiguration))
         let state = try PyTorchStateDictionary(contentsOfFile: checkpoint)
         guard state.shapes.keys.contains(where: { $0.hasPrefix(Self.unetPrefix) }) else {
             throw LoadError("\(checkpoint): no \(Self.unetPrefix)* tensors: not a StableSR (latent diffusion) checkpoint")
@@ -141,7 +151,7 @@ public final class StableSRModel: @unchecked Sendable {
         // The released file also holds the loss's networks (LPIPS, discriminator): not part of inference.
         try Self.loadStreaming(cfw, from: cfwState.shapes.filter { !$0.key.hasPrefix("loss.") }, prefix: "", part: "CFW autoencoder",
                                path: cfwCheckpoint) { try cfwState.tensors(withPrefix: $0) }
-        self.init(configuration: c, cfwConfiguration: cfwConfiguration, unet: unet, encoder: encoder, firstStage: firstStage, cfw: cfw,
+        self.init(configuration: c, cfwConfiguration: .kl(cfwConfiguration), unet: unet, encoder: encoder, firstStage: firstStage, cfw: cfw,
                   context: context, defaults: StableSRSettings.Recorded())
         shareFirstStageWeights()
     }

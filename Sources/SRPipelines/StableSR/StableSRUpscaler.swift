@@ -15,13 +15,14 @@ import SRTensor
 ///    `pixelTileStride`, the last aligned to the border; width outer, height inner), each sampled on
 ///    its own with the generator reseeded, blended with StableSR's Gaussian window;
 /// 3. per image or pixel tile: z = scale_factor × a posterior sample of the first stage's encoding
-///    (the first draw, in NCHW order); x_T = √ᾱ₉₉₉·z + √(1−ᾱ₉₉₉)·ε (the second draw, element by element in NHWC
+///    (the first draw, in NCHW order; a deterministic encoder's latent draws nothing); x_T = √ᾱ₉₉₉·z + √(1−ᾱ₉₉₉)·ε (the second draw, element by element in NHWC
 ///    order: `randn_like` of a channels-last tensor; `start: .noise` draws a third, x_T = ε in NCHW order,
 ///    as the 512 script); the respaced sampler (`space_timesteps`, Float32 schedule), the
 ///    network evaluated on latent tiles blended per step (`TiledDenoiser`, StableSR's window), each
 ///    tile's structure features from the time-aware encoder on the same tile of z at the original
 ///    timestep; the CFW decoder on z / scale_factor with the encoder features of the same input at
-///    w; the color fix against the input, before clamping;
+///    w (the first stage's encoding's, when the CFW encoder shares its tensors: one encoder pass);
+///    the color fix against the input, before clamping;
 /// 4. clamp((x + 1)/2); when s > scale, bicubic back to ×scale; crop the padding; 8 bits by
 ///    truncation (`astype(np.uint8)`), as the reference writes its PNGs.
 ///
@@ -139,7 +140,8 @@ public struct StableSRUpscaler {
         return try withTrainingMode(false) {
             try withoutGradients {
                 let posterior = model.firstStage.encode(input)
-                let latent = posterior.sample(noise: Tensor.randomNormal(posterior.mean.shape, order: .nchw, using: &generator)) * scaleFactor
+                let latent = (posterior.isStochastic
+                    ? posterior.sample(noise: Tensor.randomNormal(posterior.mean.shape, order: .nchw, using: &generator)) : posterior.mean) * scaleFactor
                 // `torch.randn_like(init_latent)`: the reference's input is a transposed view of an
                 // HWC array (channels-last strides, kept through interpolation, padding and the
                 // convolutions); randn_like fills such a tensor element by element in memory order.
@@ -159,7 +161,7 @@ public struct StableSRUpscaler {
                             return unet(tile, timesteps: timesteps, context: context, structure: features)
                         }
                     }, progress: progress)
-                let features = model.cfw.encode(input).features
+                let features = model.cfwEncoderIsFirstStages ? posterior.features : model.cfw.encode(input).features
                 let decoded = model.cfw.decode(samples / scaleFactor, features: features, fusionWeight: Float(settings.decoderWeight))
                 guard settings.colorCorrection != .none else { return decoded }
                 let (h, w) = (decoded.shape[1], decoded.shape[2])
