@@ -2,15 +2,17 @@ import ArgumentParser
 import DiffusionSR
 import Foundation
 
-/// `diffsr train`: train an SR3 (or Regression) model from a JSON configuration.
+/// `diffsr train`: train an SR3 (or Regression) model, or a stage of StableSR, from a JSON configuration.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an SR3 model (or its Regression twin) on folders of HR images.",
+        abstract: "Train an SR3 model (or its Regression twin), or a stage of StableSR, on folders of HR images.",
         discussion: """
-            The configuration (JSON, see Configs/) names the data folders, the U-Net, the noise schedule,
+            The configuration (JSON, see Configs/) names the data folders, the network, the noise schedule,
             the optimizer and the output folder, which receives log.jsonl, checkpoint.safetensors,
-            samples/, best.safetensors (the EMA weights of the best validation PSNR-Y so far) and, at
-            the end, model.safetensors (the last EMA weights) for `diffsr upscale --model`.
+            samples/, best.safetensors (the EMA weights of the best validation so far) and, at
+            the end, model.safetensors (the last EMA weights). A configuration with "stage" trains StableSR
+            ("prior": the latent diffusion prior on TAEF2 latents, stage 0); one without trains SR3 ("mode":
+            sr3 or regression), whose model.safetensors is for `diffsr upscale --model`.
             Ctrl-C writes a checkpoint and stops; --resume continues exactly where it stopped.
             """)
 
@@ -25,21 +27,33 @@ struct Train: ParsableCommand {
     func run() throws {
         compute.apply()
         try runReportingErrors {
-            let configuration = try TrainingConfiguration(contentsOfFile: config)
-            let trainer = try Trainer(configuration: configuration, resumeFrom: resume)
-            printError("training \(configuration.name): \(trainer.network.parameterCount) parameters, steps \(trainer.step)→\(configuration.steps)")
-            var bar = ProgressBar(label: "train", total: configuration.steps - trainer.step)
+            // The task owns its loop (which holds it unowned): keep the task.
+            let (name, task, loop): (String, TrainingTask, TrainingLoop)
+            if StableSRTrainingConfiguration.isStableSR(contentsOfFile: config) {
+                let configuration = try StableSRTrainingConfiguration(contentsOfFile: config)
+                switch configuration.stage {
+                case .prior:
+                    let trainer = try LatentPriorTrainer(configuration: configuration, resumeFrom: resume)
+                    (name, task, loop) = ("\(configuration.name) (StableSR stage prior)", trainer, trainer.loop)
+                }
+            } else {
+                let configuration = try TrainingConfiguration(contentsOfFile: config)
+                let trainer = try Trainer(configuration: configuration, resumeFrom: resume)
+                (name, task, loop) = (configuration.name, trainer, trainer.loop)
+            }
+            let trainable = task.network.trainableParameters().reduce(0) { $0 + $1.parameter.value.count }
+            printError("training \(name): \(trainable) trainable parameters, steps \(loop.step)→\(loop.settings.steps)")
+            var bar = ProgressBar(label: "train", total: loop.settings.steps - loop.step)
             do {
-                try trainer.train(report: { _, loss, rate in
-                    bar.advance(String(format: "loss %.4f", loss))
-                    _ = rate
-                }, shouldStop: { Interrupt.requested })
+                try withExtendedLifetime(task) {
+                    try loop.train(report: { _, loss, _ in bar.advance(String(format: "loss %.4f", loss)) }, shouldStop: { Interrupt.requested })
+                }
             } catch is DiffusionSampling.Cancelled {
-                let checkpoint = configuration.output + "/checkpoint.safetensors"
-                printError("interrupted at step \(trainer.step): checkpoint written; continue with --resume \(checkpoint)")
+                let checkpoint = loop.settings.output + "/checkpoint.safetensors"
+                printError("interrupted at step \(loop.step): checkpoint written; continue with --resume \(checkpoint)")
                 throw ExitCode(130)
             }
-            printError("done: \(configuration.output)/model.safetensors")
+            printError("done: \(loop.settings.output)/model.safetensors")
         }
     }
 }
