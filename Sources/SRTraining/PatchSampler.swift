@@ -81,6 +81,10 @@ public final class PatchSampler: @unchecked Sendable {
     /// pairs from across its block instead of holding consecutive ones. 0: no pool.
     /// Requires `poolSize` to be a multiple of the batch size.
     public var poolSize = 0
+    /// With a degradation model: the probability that a pair is made by the plain `degradation`
+    /// resize of the unsharpened crop instead (a blind model must also serve clean inputs; the
+    /// reference's `no_degradation_prob` plays this part). 0: every pair is degraded.
+    public var cleanProbability = 0.0
     private var pool: (block: Int, seed: UInt64, pairs: [Int: Pair])? = nil
     private let poolLock = NSLock()
 
@@ -95,7 +99,9 @@ public final class PatchSampler: @unchecked Sendable {
         var generator = TorchGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(number))
         var crop = self.crop(using: &generator)
         let conditionImage: Image
-        if let degradationModel,
+        // A share of clean pairs (the plain `degradation` resize), drawn only when configured.
+        let clean = cleanProbability > 0 && generator.uniformDouble() < cleanProbability
+        if !clean, let degradationModel,
            let degraded = try? RealESRGANDegradation.apply(crop, with: degradationModel.sampleParameters(using: &generator)) {
             crop = degraded.target
             conditionImage = degraded.lowResolution.resized(width: cropSize, height: cropSize, method: conditioning)

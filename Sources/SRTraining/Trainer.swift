@@ -53,6 +53,7 @@ public final class Trainer: TrainingTask {
                                    flatThreshold: d.flatThreshold, degradation: d.degradation, conditioning: d.conditioning)
         sampler.degradationModel = d.degradationModel.map { RealESRGANDegradation(configuration: $0, scale: configuration.scale) }
         sampler.poolSize = d.poolSize ?? 0
+        sampler.cleanProbability = d.cleanProbability ?? 0
         validation = try Self.validationCrops(folder: d.validation, count: d.validationCount, cropSize: d.cropSize)
         if let source = configuration.initializeFrom, checkpoint == nil {
             try Self.initialize(unet, from: source, configuration: configuration.unet)

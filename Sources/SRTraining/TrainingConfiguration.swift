@@ -32,11 +32,13 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         /// Real-ESRGAN's training-pair pool size (180 there; a multiple of `batch_size`; 0 or absent:
         /// none). See `PatchSampler.poolSize`.
         public var poolSize: Int?
+        /// With `degradation_model`: the share of clean pairs (the plain `degradation` resize; default 0).
+        public var cleanProbability: Double?
 
         enum CodingKeys: String, CodingKey {
             case train, validation, cropSize = "crop_size", batchSize = "batch_size", flatThreshold = "flat_threshold"
             case degradation, conditioning, validationCount = "validation_count", degradationModel = "degradation_model"
-            case augmentationMaximum = "augmentation_max", poolSize = "pool_size"
+            case augmentationMaximum = "augmentation_max", poolSize = "pool_size", cleanProbability = "clean_probability"
         }
 
         public init(from decoder: Decoder) throws {
@@ -51,6 +53,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             validationCount = try c.decode(Int.self, forKey: .validationCount)
             augmentationMaximum = try c.decodeIfPresent(Double.self, forKey: .augmentationMaximum)
             poolSize = try c.decodeIfPresent(Int.self, forKey: .poolSize)
+            cleanProbability = try c.decodeIfPresent(Double.self, forKey: .cleanProbability)
             // A preset name or a full configuration.
             if let name = try? c.decode(String.self, forKey: .degradationModel) {
                 guard let preset = DegradationConfiguration.presets[name] else {
@@ -153,6 +156,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard data.batchSize >= 1, steps >= 1, logEvery >= 1, validateEvery >= 1, checkpointEvery >= 1 else {
             throw fail("batch_size, steps and the intervals must be positive")
         }
+        if let clean = data.cleanProbability, !(0...1).contains(clean) { throw fail("clean_probability \(clean) must be in [0, 1]") }
         if let pool = data.poolSize, pool < 0 || pool % data.batchSize != 0 {
             throw fail("pool_size \(pool) must be a non-negative multiple of batch_size \(data.batchSize)")
         }

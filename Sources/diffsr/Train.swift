@@ -31,11 +31,8 @@ struct Train: ParsableCommand {
             let (name, task, loop): (String, TrainingTask, TrainingLoop)
             if StableSRTrainingConfiguration.isStableSR(contentsOfFile: config) {
                 let configuration = try StableSRTrainingConfiguration(contentsOfFile: config)
-                switch configuration.stage {
-                case .prior:
-                    let trainer = try LatentPriorTrainer(configuration: configuration, resumeFrom: resume)
-                    (name, task, loop) = ("\(configuration.name) (StableSR stage prior)", trainer, trainer.loop)
-                }
+                let trainer = try StableSRTrainer(configuration: configuration, resumeFrom: resume)
+                (name, task, loop) = ("\(configuration.name) (StableSR stage \(configuration.stage.rawValue))", trainer, trainer.loop)
             } else {
                 let configuration = try TrainingConfiguration(contentsOfFile: config)
                 let trainer = try Trainer(configuration: configuration, resumeFrom: resume)

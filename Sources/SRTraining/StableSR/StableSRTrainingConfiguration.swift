@@ -1,6 +1,7 @@
 import Foundation
 import SRDiffusion
 import SRModels
+import SRPipelines
 
 /// A StableSR training run, one stage of the reference's method (`shared/reference/stablesr.md` §7),
 /// read from JSON (snake_case keys; `"stage"` tells it from an SR3 configuration). See
@@ -8,10 +9,10 @@ import SRModels
 ///
 /// - `prior` (stage 0, which the reference did not need: it starts from SD 2.1): a latent U-Net
 ///   without structure conditioning learns the latents of HR crops unconditionally.
-///
-/// Stages 1 (the time-aware encoder and SPADE on the frozen prior) and 2 (CFW) come next (issue 18).
+/// - `encoder` (stage 1): the prior frozen (`initialize_from`), the time-aware encoder and the
+///   U-Net's SPADE layers learn from degraded pairs; the result is a StableSR model file.
 public struct StableSRTrainingConfiguration: Codable, Sendable, Equatable {
-    public enum Stage: String, Codable, Sendable { case prior }
+    public enum Stage: String, Codable, Sendable { case prior, encoder }
 
     /// The autoencoder: TAEF2's configuration and its two released state dicts.
     public struct Autoencoder: Codable, Sendable, Equatable {
@@ -26,6 +27,8 @@ public struct StableSRTrainingConfiguration: Codable, Sendable, Equatable {
     public var scale: Int
     /// The latent U-Net, in the reference YAML's keys (`semb_channels` 0 for the prior).
     public var unet: LatentUNetConfiguration
+    /// The time-aware encoder (stage 1).
+    public var timeAwareEncoder: TimeAwareEncoderConfiguration?
     public var autoencoder: Autoencoder
     /// Tokens of the learned constant context the U-Net's cross-attention attends to (the released
     /// models attend to the empty prompt's 77 tokens).
@@ -38,6 +41,11 @@ public struct StableSRTrainingConfiguration: Codable, Sendable, Equatable {
     /// The diffusion latent is `latent_scale` × the autoencoder's latent (1 / its standard deviation
     /// on training crops, as ldm's scale_factor).
     public var latentScale: Double
+    /// Stage 1: the prior's model file (stage prior's model.safetensors or best.safetensors).
+    public var initializeFrom: String?
+    /// Stage 1: the sampling defaults recorded in the exported model (unset: the crop size as
+    /// input size, DDIM, w 0, AdaIN; validation samples with them).
+    public var defaults: StableSRSettings.Recorded?
     public var data: TrainingConfiguration.Data
     public var optimization: TrainingConfiguration.Optimization
     public var steps: Int
@@ -50,9 +58,9 @@ public struct StableSRTrainingConfiguration: Codable, Sendable, Equatable {
     public var output: String
 
     enum CodingKeys: String, CodingKey {
-        case name, stage, scale, unet, autoencoder, contextLength = "context_length"
+        case name, stage, scale, unet, timeAwareEncoder = "time_aware_encoder", autoencoder, contextLength = "context_length"
         case parameterization, linearStart = "linear_start", linearEnd = "linear_end", timesteps, latentScale = "latent_scale"
-        case data, optimization, steps, logEvery = "log_every", validateEvery = "validate_every"
+        case initializeFrom = "initialize_from", defaults, data, optimization, steps, logEvery = "log_every", validateEvery = "validate_every"
         case checkpointEvery = "checkpoint_every", validationSamplerSteps = "validation_sampler_steps", seed, output
     }
 
@@ -96,13 +104,23 @@ public struct StableSRTrainingConfiguration: Codable, Sendable, Equatable {
         do {
             try unet.validate()
             try autoencoder.configuration.validate()
+            try timeAwareEncoder?.validate()
         } catch let error as LatentModelConfigurationError { throw fail(error.message) }
         guard unet.inChannels == autoencoder.configuration.latentChannels, unet.outChannels == unet.inChannels else {
             throw fail("the U-Net's in_channels and out_channels must be the autoencoder's latent channels (\(autoencoder.configuration.latentChannels))")
         }
         switch stage {
         case .prior:
-            guard !unet.hasStructureConditioning else { throw fail("stage prior: the U-Net has no structure conditioning (semb_channels 0)") }
+            guard !unet.hasStructureConditioning, timeAwareEncoder == nil else {
+                throw fail("stage prior: the U-Net has no structure conditioning (semb_channels 0) and there is no time_aware_encoder")
+            }
+        case .encoder:
+            guard let encoder = timeAwareEncoder, unet.hasStructureConditioning, encoder.outChannels == unet.sembChannels,
+                  encoder.inChannels == unet.inChannels, encoder.channelMult.count == unet.channelMult.count else {
+                throw fail("stage encoder: needs time_aware_encoder with in_channels the latent's, out_channels the U-Net's semb_channels (> 0) and as many levels as the U-Net")
+            }
+            guard initializeFrom != nil else { throw fail("stage encoder: initialize_from names the prior (stage prior's model file)") }
+            guard data.degradationModel != nil else { throw fail("stage encoder: data.degradation_model makes the training pairs") }
         }
         let latentMultiple = 8 * unet.sizeMultiple
         guard data.cropSize % latentMultiple == 0, data.cropSize % scale == 0 else {
@@ -114,6 +132,7 @@ public struct StableSRTrainingConfiguration: Codable, Sendable, Equatable {
         guard data.batchSize >= 1, steps >= 1, logEvery >= 1, validateEvery >= 1, checkpointEvery >= 1, validationSamplerSteps >= 1 else {
             throw fail("batch_size, steps, validation_sampler_steps and the intervals must be positive")
         }
+        if let clean = data.cleanProbability, !(0...1).contains(clean) { throw fail("clean_probability \(clean) must be in [0, 1]") }
         if let pool = data.poolSize, pool < 0 || pool % data.batchSize != 0 {
             throw fail("pool_size \(pool) must be a non-negative multiple of batch_size \(data.batchSize)")
         }

@@ -4,18 +4,20 @@ import SRCheckpoint
 import SRImage
 import SRModels
 import SRNN
+import SRPipelines
 import SRTensor
 @testable import SRTraining
 import _TestSupport
 
-/// StableSR stage 0: the latent prior on TAEF2 latents (tiny U-Net, synthetic photos).
-@Suite("StableSR stage prior", .serialized)
-struct LatentPriorTrainerTests {
+/// StableSR's training stages on TAEF2 latents (tiny networks, synthetic photos).
+@Suite("StableSR training", .serialized)
+struct StableSRTrainerTests {
     static let models = URL(fileURLWithPath: Fixtures.directory).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Models").path
 
     /// A temporary data set of smooth synthetic photos and a tiny prior configuration.
-    static func setUp(steps: Int, output: String, unet: String? = nil, cropSize: Int = 32) throws -> StableSRTrainingConfiguration {
+    static func setUp(steps: Int, output: String, unet: String? = nil, cropSize: Int = 32, stage: String = "prior",
+                      extra: String = "", validateEvery: Int = 3) throws -> StableSRTrainingConfiguration {
         let root = output + "-data"
         for split in ["train", "val"] {
             try FileManager.default.createDirectory(atPath: "\(root)/\(split)", withIntermediateDirectories: true)
@@ -32,19 +34,35 @@ struct LatentPriorTrainerTests {
              "channel_mult": [1, 2], "num_head_channels": 16, "context_dim": 16, "semb_channels": 0, "legacy": false}
             """
         let json = """
-        {"name": "tiny-prior", "stage": "prior", "scale": 4, "unet": \(network),
+        {"name": "tiny-\(stage)", "stage": "\(stage)", "scale": 4, "unet": \(network), \(extra)
          "autoencoder": {"configuration": {"latent_channels": 32, "midblock_gn": true, "width": 64},
                          "encoder": "\(models)/taef2/taef2_encoder.pth", "decoder": "\(models)/taef2/taef2_decoder.pth"},
          "context_length": 2, "parameterization": "v", "linear_start": 0.00085, "linear_end": 0.012, "timesteps": 1000,
          "latent_scale": 1.37,
          "data": {"train": "\(root)/train", "validation": "\(root)/val", "crop_size": \(cropSize), "batch_size": 2, "flat_threshold": 0.01,
-                  "degradation": "matlab-bicubic", "conditioning": "matlab-bicubic", "validation_count": 1},
+                  "degradation": "matlab-bicubic", "conditioning": "matlab-bicubic", "validation_count": 1\(stage == "encoder" ? stage1Data : "")},
          "optimization": {"learning_rate": 1e-3, "weight_decay": 0.01, "warmup_steps": 1, "gradient_clip": 1.0, "ema_decay": 0.9},
-         "steps": \(steps), "log_every": 1, "validate_every": 3, "checkpoint_every": 3, "validation_sampler_steps": 2,
+         "steps": \(steps), "log_every": 1, "validate_every": \(validateEvery), "checkpoint_every": 3, "validation_sampler_steps": 2,
          "seed": 7, "output": "\(output)"}
         """
         try json.write(toFile: output + ".json", atomically: true, encoding: .utf8)
         return try StableSRTrainingConfiguration(contentsOfFile: output + ".json")
+    }
+
+    static let stage1Data = #", "degradation_model": "stablesr", "clean_probability": 0.5"#
+    static let stage1UNet = """
+        {"in_channels": 32, "out_channels": 32, "model_channels": 32, "num_res_blocks": 1, "attention_resolutions": [2],
+         "channel_mult": [1, 2], "num_head_channels": 16, "context_dim": 16, "semb_channels": 32, "legacy": false}
+        """
+
+    /// A stage-1 configuration on the prior of a 2-step stage-0 run.
+    static func setUpStage1(steps: Int, output: String, prior: String) throws -> StableSRTrainingConfiguration {
+        let extra = """
+            "time_aware_encoder": {"in_channels": 32, "model_channels": 32, "out_channels": 32, "num_res_blocks": 1,
+                                   "attention_resolutions": [], "channel_mult": [1, 2], "num_heads": 1},
+            "initialize_from": "\(prior)", "defaults": {"steps": 2},
+            """
+        return try setUp(steps: steps, output: output, unet: stage1UNet, stage: "encoder", extra: extra, validateEvery: 100)
     }
 
     func weights(_ module: Module) -> [String: [Float]] {
@@ -65,14 +83,14 @@ struct LatentPriorTrainerTests {
     func stepsLowerTheLoss() throws {
         let dir = try makeTemporaryDirectory("diffsr-prior")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let trainer = try LatentPriorTrainer(configuration: try Self.setUp(steps: 10, output: dir + "/run"))
+        let trainer = try StableSRTrainer(configuration: try Self.setUp(steps: 10, output: dir + "/run"))
         let autoencoderBefore = weights(trainer.autoencoder)
         var optimizer = Adam.adamW(learningRate: 2e-3, weightDecay: 0)
         let (first, _) = withTrainingMode(true) { trainer.lossAndGradients(step: 0) }
         for _ in 0..<8 {
             let (_, gradients) = withTrainingMode(true) { trainer.lossAndGradients(step: 0) }
-            #expect(Set(gradients.keys) == Set(trainer.prior.namedParameters().map(\.path)))
-            optimizer.update(trainer.prior, gradients: gradients)
+            #expect(Set(gradients.keys) == Set(trainer.denoiser.namedParameters().map(\.path)))
+            optimizer.update(trainer.denoiser, gradients: gradients)
         }
         let (last, _) = withTrainingMode(true) { trainer.lossAndGradients(step: 0) }
         #expect(last < first * 0.9, "loss \(first) → \(last)")
@@ -83,7 +101,7 @@ struct LatentPriorTrainerTests {
     func runAndResume() throws {
         let dir = try makeTemporaryDirectory("diffsr-prior-resume")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let straight = try LatentPriorTrainer(configuration: try Self.setUp(steps: 4, output: dir + "/a"))
+        let straight = try StableSRTrainer(configuration: try Self.setUp(steps: 4, output: dir + "/a"))
         try straight.train()
         let log = try String(contentsOfFile: dir + "/a/log.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(log.count == 6)   // 4 steps + validations after steps 3 and 4
@@ -96,13 +114,63 @@ struct LatentPriorTrainerTests {
         #expect(exported["context"]?.shape == [1, 2, 16] && exported.keys.contains("model.diffusion_model.out.2.weight"))
 
         var first = try Self.setUp(steps: 2, output: dir + "/b")
-        try LatentPriorTrainer(configuration: first).train()
+        try StableSRTrainer(configuration: first).train()
         first.steps = 4
-        let resumed = try LatentPriorTrainer(configuration: first, resumeFrom: dir + "/b/checkpoint.safetensors")
+        let resumed = try StableSRTrainer(configuration: first, resumeFrom: dir + "/b/checkpoint.safetensors")
         #expect(resumed.step == 2)
         try resumed.train()
-        #expect(weights(resumed.prior) == weights(straight.prior))
+        #expect(weights(resumed.denoiser) == weights(straight.denoiser))
         #expect(resumed.loop.ema.shadow.mapValues(\.scalars) == straight.loop.ema.shadow.mapValues(\.scalars))
+    }
+
+    @Test("Stage 1: only the time-aware encoder and SPADE learn on the frozen prior; the export upscales; resume is exact")
+    func stage1() throws {
+        let dir = try makeTemporaryDirectory("diffsr-stage1")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try StableSRTrainer(configuration: try Self.setUp(steps: 2, output: dir + "/prior")).train()
+        let prior = dir + "/prior/model.safetensors"
+        let (_, priorWeights) = try LatentPriorDescription.read(contentsOfFile: prior)
+
+        // The prior's weights are loaded; only the encoder and SPADE are trainable.
+        let trainer = try StableSRTrainer(configuration: try Self.setUpStage1(steps: 4, output: dir + "/a", prior: prior))
+        let before = weights(trainer.denoiser)
+        for (path, values) in priorWeights { #expect(before[path] == values.scalars, "\(path) is the prior's") }
+        let trainable = Set(trainer.denoiser.trainableParameters().map(\.path))
+        #expect(!trainable.isEmpty && trainable.allSatisfy { $0.hasPrefix("structcond_stage_model.") || $0.contains(".spade.") })
+        #expect(trainable.contains { $0.contains(".spade.") } && trainable.contains { $0.hasPrefix("structcond_stage_model.") })
+
+        // Steps on one batch lower its loss and change only the trainable parameters.
+        var optimizer = Adam.adamW(learningRate: 2e-3, weightDecay: 0)
+        let (first, _) = withTrainingMode(true) { trainer.lossAndGradients(step: 0) }
+        for _ in 0..<5 {
+            let (_, gradients) = withTrainingMode(true) { trainer.lossAndGradients(step: 0) }
+            #expect(Set(gradients.keys) == trainable)
+            optimizer.update(trainer.denoiser, gradients: gradients)
+        }
+        let (last, _) = withTrainingMode(true) { trainer.lossAndGradients(step: 0) }
+        #expect(last < first, "loss \(first) → \(last)")
+        let after = weights(trainer.denoiser)
+        for (path, values) in before where !trainable.contains(path) { #expect(after[path] == values, "\(path) moved") }
+        #expect(trainable.contains { after[$0] != before[$0] })
+
+        // A run exports a StableSR model that diffsr upscale can use, with the recorded defaults.
+        let straight = try StableSRTrainer(configuration: try Self.setUpStage1(steps: 4, output: dir + "/b", prior: prior))
+        try straight.train()
+        let model = try StableSRModel(contentsOfFile: dir + "/b/model.safetensors")
+        #expect(model.defaults.steps == 2 && model.defaults.inputSize == 32 && model.defaults.sampler == .ddim)
+        #expect(model.configuration.autoencoder == .tiny(.taef2))
+        var lr = Image(width: 8, height: 12, channels: 3)
+        for i in lr.pixels.indices { lr.pixels[i] = Float(i % 7) / 7 }
+        let sr = try StableSRUpscaler(model: model).upscale(lr, seed: 1)
+        #expect(sr.width == 32 && sr.height == 48)
+
+        // Resume continues exactly.
+        var part = try Self.setUpStage1(steps: 2, output: dir + "/c", prior: prior)
+        try StableSRTrainer(configuration: part).train()
+        part.steps = 4
+        let resumed = try StableSRTrainer(configuration: part, resumeFrom: dir + "/c/checkpoint.safetensors")
+        try resumed.train()
+        #expect(weights(resumed.denoiser) == weights(straight.denoiser))
     }
 
     @Test("Bad configurations are refused with a reason")

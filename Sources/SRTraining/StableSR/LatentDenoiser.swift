@@ -4,25 +4,31 @@ import SRModels
 import SRNN
 import SRTensor
 
-/// StableSR's diffusion prior as trained here (stage 0): a latent U-Net and the learned constant
-/// context its cross-attention attends to. Keys: `model.diffusion_model.*` (the released
-/// checkpoints' prefix for the U-Net) and `context` (`[1, L, context_dim]`).
-public final class LatentPrior: Module, @unchecked Sendable {
+/// The trainable networks of a StableSR model trained here: the latent U-Net, the learned constant
+/// context its cross-attention attends to, and from stage 1 on the time-aware encoder whose
+/// features drive the U-Net's SPADE layers. Keys: the released checkpoints' prefixes,
+/// `model.diffusion_model.*` and `structcond_stage_model.*`, and `context` (`[1, L, context_dim]`).
+public final class LatentDenoiser: Module, @unchecked Sendable {
     public let unet: StableSRUNet
+    public let encoder: TimeAwareEncoder?
     public let context: Parameter
-    override public var parameterKeys: [String: String] { ["unet": "model.diffusion_model"] }
+    override public var parameterKeys: [String: String] { ["unet": "model.diffusion_model", "encoder": "structcond_stage_model"] }
 
-    /// The U-Net with PyTorch's initialization, the context uniform in ±√3 (unit variance, like a
-    /// token embedding).
-    public init<G: RandomNumberGenerator>(configuration: LatentUNetConfiguration, contextLength: Int, using generator: inout G) throws {
+    /// The networks with PyTorch's initialization; the context uniform in ±√3 (unit variance, like
+    /// a token embedding).
+    public init<G: RandomNumberGenerator>(configuration: LatentUNetConfiguration, encoder encoderConfiguration: TimeAwareEncoderConfiguration?,
+                                          contextLength: Int, using generator: inout G) throws {
         unet = try StableSRUNet(configuration: configuration, using: &generator)
+        encoder = try encoderConfiguration.map { try TimeAwareEncoder(configuration: $0, using: &generator) }
         context = Parameter(Initializer.uniform([1, contextLength, configuration.contextDim], bound: Float(3).squareRoot(), using: &generator))
     }
 
-    /// The prediction (ε or v) for noisy latents `x` at `timesteps` (`structure`: the time-aware
-    /// encoder's features when the U-Net has SPADE).
-    public func callAsFunction(_ x: Tensor, timesteps: Tensor, structure: [Int: Tensor] = [:]) -> Tensor {
-        unet(x, timesteps: timesteps, context: context.value, structure: structure)
+    /// The prediction (ε or v) for noisy latents `x` at `timesteps`; with the time-aware encoder,
+    /// steered by the features of the LR latent `condition` at the same timesteps.
+    public func callAsFunction(_ x: Tensor, timesteps: Tensor, condition: Tensor? = nil) -> Tensor {
+        precondition((encoder == nil) == (condition == nil), "LatentDenoiser: a condition goes with a time-aware encoder")
+        let structure = encoder.map { $0(condition!, timesteps: timesteps) } ?? [:]
+        return unet(x, timesteps: timesteps, context: context.value, structure: structure)
     }
 }
 
@@ -54,7 +60,7 @@ public struct LatentPriorDescription: Codable, Sendable, Equatable {
         latentScale = c.latentScale
     }
 
-    /// Writes a prior's weights (`LatentPrior` keys) with this description.
+    /// Writes a prior's weights (`LatentDenoiser` keys, no encoder) with this description.
     public func write(_ weights: [String: Tensor], to path: String) throws {
         let json = String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
         try SafeTensorsFile.write(weights, metadata: [Self.metadataKey: json], to: path)
