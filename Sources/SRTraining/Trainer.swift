@@ -24,7 +24,6 @@ public final class Trainer: TrainingTask {
     public var network: Module { unet }
     /// The loop around this task (optimizer, EMA, checkpoints, log).
     public private(set) var loop: TrainingLoop!
-    public var step: Int { loop.step }
     let schedule: NoiseSchedule
     let sampler: PatchSampler
     private var prefetcher: BatchPrefetcher?
@@ -72,10 +71,6 @@ public final class Trainer: TrainingTask {
         }
     }
 
-    /// Runs until `configuration.steps` (`TrainingLoop.train`).
-    public func train(report: TrainingLoop.Report? = nil, shouldStop: () -> Bool = { false }) throws {
-        try loop.train(report: report, shouldStop: shouldStop)
-    }
 
     public func startBatches(at step: Int) {
         prefetcher = BatchPrefetcher(sampler: sampler, batchSize: configuration.data.batchSize, seed: configuration.seed, startingAt: step)

@@ -78,6 +78,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         public var learningRateSchedule: ScheduleKind?
         /// The cosine schedule's final fraction of the base rate (default 0.05).
         public var learningRateMinimumFactor: Float?
+        /// Adam's (β₁, β₂) (default 0.9, 0.999; StableSR's CFW stage uses 0.5, 0.9).
+        public var betas: [Float]?
 
         public enum ScheduleKind: String, Codable, Sendable {
             case constant, cosine
@@ -86,7 +88,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case learningRate = "learning_rate", weightDecay = "weight_decay", warmupSteps = "warmup_steps"
             case gradientClip = "gradient_clip", emaDecay = "ema_decay"
-            case learningRateSchedule = "lr_schedule", learningRateMinimumFactor = "lr_minimum_factor"
+            case learningRateSchedule = "lr_schedule", learningRateMinimumFactor = "lr_minimum_factor", betas
         }
 
         /// The learning rate over a run of `totalSteps` steps. The cosine is a function of the step
@@ -162,6 +164,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         }
         guard optimization.learningRate > 0, (0..<1).contains(optimization.emaDecay) else {
             throw fail("learning_rate must be positive and ema_decay in [0, 1)")
+        }
+        if let betas = optimization.betas, betas.count != 2 || !betas.allSatisfy({ (0..<1).contains($0) }) {
+            throw fail("betas must be two values in [0, 1)")
         }
         if let minimum = optimization.learningRateMinimumFactor, !(0...1).contains(minimum) {
             throw fail("lr_minimum_factor \(minimum) must be in [0, 1]")

@@ -11,8 +11,8 @@ public protocol TrainingTask: AnyObject {
     /// The network; only its trainable parameters (`Parameter.isTrainable`) receive gradients.
     var network: Module { get }
     /// The loss of step `step` (its batch and noise are functions of the seed and the step) and the
-    /// gradients of the trainable parameters.
-    func lossAndGradients(step: Int) -> (Float, [String: Tensor])
+    /// gradients of the trainable parameters; throws when its data cannot be read.
+    func lossAndGradients(step: Int) throws -> (Float, [String: Tensor])
     /// Validates the EMA `weights` after `step` steps; the entry is logged as it is.
     func validate(weights: [String: Tensor], step: Int) throws -> [String: Any]
     /// The entry's score, higher is better (the best one's weights go to `best.safetensors`); nil
@@ -26,6 +26,18 @@ public protocol TrainingTask: AnyObject {
     /// Starts producing batches from step `step` (a prefetcher), and stops.
     func startBatches(at step: Int)
     func stopBatches()
+    /// The loop around the task, which the task owns (the loop holds the task unowned).
+    var loop: TrainingLoop! { get }
+}
+
+extension TrainingTask {
+    /// Steps done.
+    public var step: Int { loop.step }
+
+    /// Runs until the configured steps (`TrainingLoop.train`).
+    public func train(report: TrainingLoop.Report? = nil, shouldStop: () -> Bool = { false }) throws {
+        try loop.train(report: report, shouldStop: shouldStop)
+    }
 }
 
 /// The engineering of a long CPU training run, for any `TrainingTask`: AdamW with linear warm-up
@@ -73,7 +85,9 @@ public final class TrainingLoop {
     public init(settings: Settings, task: TrainingTask, resumeFrom checkpoint: String? = nil) throws {
         self.settings = settings
         self.task = task
-        optimizer = Adam.adamW(learningRate: settings.optimization.learningRate, weightDecay: settings.optimization.weightDecay)
+        let betas = settings.optimization.betas ?? [0.9, 0.999]
+        optimizer = Adam.adamW(learningRate: settings.optimization.learningRate, beta1: betas[0], beta2: betas[1],
+                               weightDecay: settings.optimization.weightDecay)
         ema = ExponentialMovingAverage(of: task.network, decay: settings.optimization.emaDecay)
         if let checkpoint { try resume(from: checkpoint) }
     }
@@ -91,7 +105,7 @@ public final class TrainingLoop {
         var window: [Float] = []
         var windowStart = Date()
         while step < s.steps {
-            var (loss, gradients) = withTrainingMode(true) { task.lossAndGradients(step: step) }
+            var (loss, gradients) = try withTrainingMode(true) { try task.lossAndGradients(step: step) }
             if let lossHook { loss = lossHook(step + 1, loss) }
             guard loss.isFinite else {
                 try log.write(["step": step + 1, "event": "diverged", "loss": "\(loss)"])

@@ -11,7 +11,9 @@ struct Train: ParsableCommand {
             the optimizer and the output folder, which receives log.jsonl, checkpoint.safetensors,
             samples/, best.safetensors (the EMA weights of the best validation so far) and, at
             the end, model.safetensors (the last EMA weights). A configuration with "stage" trains StableSR
-            ("prior": the latent diffusion prior on TAEF2 latents, stage 0); one without trains SR3 ("mode":
+            ("prior": the latent diffusion prior on TAEF2 latents, stage 0; "encoder": the time-aware encoder and
+            SPADE on the frozen prior, stage 1; "cfw": the CFW fusion layers on latents the stage-1 model generates
+            first, stage 2; stages 1 and 2 write StableSR model files); one without trains SR3 ("mode":
             sr3 or regression), whose model.safetensors is for `diffsr upscale --model`.
             Ctrl-C writes a checkpoint and stops; --resume continues exactly where it stopped.
             """)
@@ -31,8 +33,18 @@ struct Train: ParsableCommand {
             let (name, task, loop): (String, TrainingTask, TrainingLoop)
             if StableSRTrainingConfiguration.isStableSR(contentsOfFile: config) {
                 let configuration = try StableSRTrainingConfiguration(contentsOfFile: config)
-                let trainer = try StableSRTrainer(configuration: configuration, resumeFrom: resume)
-                (name, task, loop) = ("\(configuration.name) (StableSR stage \(configuration.stage.rawValue))", trainer, trainer.loop)
+                let label = "\(configuration.name) (StableSR stage \(configuration.stage.rawValue))"
+                if configuration.stage == .cfw {
+                    var pairs: ProgressBar?
+                    let trainer = try CFWTrainer(configuration: configuration, resumeFrom: resume, pairProgress: { done, total in
+                        if pairs == nil { pairs = ProgressBar(label: "cfw pairs", total: total) }
+                        pairs?.advance("\(done)/\(total)")
+                    })
+                    (name, task, loop) = (label, trainer, trainer.loop)
+                } else {
+                    let trainer = try StableSRTrainer(configuration: configuration, resumeFrom: resume)
+                    (name, task, loop) = (label, trainer, trainer.loop)
+                }
             } else {
                 let configuration = try TrainingConfiguration(contentsOfFile: config)
                 let trainer = try Trainer(configuration: configuration, resumeFrom: resume)

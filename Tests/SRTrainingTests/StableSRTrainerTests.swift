@@ -65,6 +65,21 @@ struct StableSRTrainerTests {
         return try setUp(steps: steps, output: output, unet: stage1UNet, stage: "encoder", extra: extra, validateEvery: 100)
     }
 
+    /// A stage-2 configuration on a stage-1 model.
+    static func setUpStage2(steps: Int, output: String, stage1: String, discriminatorStart: Int) throws -> StableSRTrainingConfiguration {
+        let extra = """
+            "time_aware_encoder": {"in_channels": 32, "model_channels": 32, "out_channels": 32, "num_res_blocks": 1,
+                                   "attention_resolutions": [], "channel_mult": [1, 2], "num_heads": 1},
+            "initialize_from": "\(stage1)",
+            "cfw": {"pairs": 4, "validation_pairs": 1, "folder": "\(output)-pairs", "sampler_steps": 2, "edge_weight": 1,
+                    "adversarial_weight": 0.025, "discriminator_start": \(discriminatorStart), "default_dec_w": 0.5},
+            """
+        var c = try setUp(steps: steps, output: output, unet: stage1UNet, stage: "encoder", extra: extra, validateEvery: 100)
+        c.stage = .cfw
+        try c.validate()
+        return c
+    }
+
     func weights(_ module: Module) -> [String: [Float]] {
         Dictionary(uniqueKeysWithValues: module.namedParameters().map { ($0.path, $0.parameter.value.scalars) })
     }
@@ -171,6 +186,56 @@ struct StableSRTrainerTests {
         let resumed = try StableSRTrainer(configuration: part, resumeFrom: dir + "/c/checkpoint.safetensors")
         try resumed.train()
         #expect(weights(resumed.denoiser) == weights(straight.denoiser))
+    }
+
+    @Test("Stage 2: pairs generated once; only the fusion layers and the discriminator learn; the export records w")
+    func stage2() throws {
+        let dir = try makeTemporaryDirectory("diffsr-stage2")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try StableSRTrainer(configuration: try Self.setUp(steps: 1, output: dir + "/prior")).train()
+        try StableSRTrainer(configuration: try Self.setUpStage1(steps: 1, output: dir + "/s1", prior: dir + "/prior/model.safetensors")).train()
+        let stage1 = dir + "/s1/model.safetensors"
+
+        var progress: [Int] = []
+        let trainer = try CFWTrainer(configuration: try Self.setUpStage2(steps: 3, output: dir + "/a", stage1: stage1, discriminatorStart: 0),
+                                     pairProgress: { done, _ in progress.append(done) })
+        #expect(progress == [1, 2, 3, 4])
+        let pair = try SafeTensorsFile(contentsOfFile: dir + "/a-pairs/pair_0.safetensors")
+        #expect(try pair.tensor("latent").shape == [1, 4, 4, 32] && pair.tensor("condition").shape == [1, 32, 32, 3])
+        let modified = try FileManager.default.attributesOfItem(atPath: dir + "/a-pairs/pair_2.safetensors")[.modificationDate] as? Date
+        _ = try CFWTrainer(configuration: try Self.setUpStage2(steps: 3, output: dir + "/a", stage1: stage1, discriminatorStart: 0))
+        #expect(try FileManager.default.attributesOfItem(atPath: dir + "/a-pairs/pair_2.safetensors")[.modificationDate] as? Date == modified)
+
+        // With the adversarial term: gradients reach exactly the fusion layers and the discriminator.
+        let trainable = Set(trainer.trainee.trainableParameters().map(\.path))
+        #expect(trainable.allSatisfy { $0.hasPrefix("cfw.decoder.fusion_layer_") || $0.hasPrefix("discriminator.") })
+        let (loss, gradients) = try withTrainingMode(true) { try trainer.lossAndGradients(step: 0) }
+        #expect(loss.isFinite && Set(gradients.keys) == trainable)
+
+        // Without it, steps on one batch lower the reconstruction loss and move only the fusion layers.
+        let plain = try CFWTrainer(configuration: try Self.setUpStage2(steps: 3, output: dir + "/b", stage1: stage1, discriminatorStart: 1000))
+        let before = weights(plain.trainee)
+        var optimizer = Adam.adamW(learningRate: 2e-3, weightDecay: 0)
+        let (first, _) = try withTrainingMode(true) { try plain.lossAndGradients(step: 0) }
+        for _ in 0..<4 {
+            let (_, g) = try withTrainingMode(true) { try plain.lossAndGradients(step: 0) }
+            optimizer.update(plain.trainee, gradients: g)
+        }
+        let (last, _) = try withTrainingMode(true) { try plain.lossAndGradients(step: 0) }
+        #expect(last < first, "loss \(first) → \(last)")
+        let after = weights(plain.trainee)
+        for (path, values) in before where !path.hasPrefix("cfw.decoder.fusion_layer_") { #expect(after[path] == values, "\(path) moved") }
+
+        // A run exports the stage-1 model with the trained fusion layers and w recorded.
+        try plain.train()
+        let model = try StableSRModel(contentsOfFile: dir + "/b/model.safetensors")
+        #expect(model.defaults.decoderWeight == 0.5)
+        let fusion = model.cfw.parameterDictionary().filter { $0.key.hasPrefix("decoder.fusion_layer_") }
+        for (path, parameter) in fusion {
+            #expect(maxAbsoluteDifference(parameter.value.scalars, plain.loop.ema.shadow["cfw." + path]!.scalars.map(Double.init)) < 1e-2)
+        }
+        let log = try String(contentsOfFile: dir + "/b/log.jsonl", encoding: .utf8)
+        #expect(log.contains("psnr_y_w0"))
     }
 
     @Test("Bad configurations are refused with a reason")

@@ -134,6 +134,23 @@ public struct StableSRUpscaler {
     /// The latent diffusion of one input (image or pixel tile) `[1, H, W, 3]` in [−1, 1], decoded,
     /// color-corrected, not clamped.
     func sample(_ input: Tensor, seed: UInt64, progress: DiffusionSampling.Progress?) throws -> Tensor {
+        let (samples, features) = try latentSample(input, seed: seed, progress: progress)
+        return try withTrainingMode(false) {
+            try withoutGradients {
+                let decoded = model.cfw.decode(samples / Float(model.configuration.scaleFactor), features: features,
+                                               fusionWeight: Float(settings.decoderWeight))
+                guard settings.colorCorrection != .none else { return decoded }
+                let (h, w) = (decoded.shape[1], decoded.shape[2])
+                let corrected = settings.colorCorrection.corrected(Image(width: w, height: h, channels: 3, pixels: decoded.scalars),
+                                                                   reference: Image(width: w, height: h, channels: 3, pixels: input.scalars))
+                return Tensor(shape: decoded.shape, values: corrected.pixels)
+            }
+        }
+    }
+
+    /// The diffusion half of `sample`: the sampled latent (scaled by the model's scale factor, as
+    /// the reference's `generate_vqgan_data.py` saves it) and the CFW encoder's features of `input`.
+    public func latentSample(_ input: Tensor, seed: UInt64, progress: DiffusionSampling.Progress? = nil) throws -> (latent: Tensor, features: [Tensor]) {
         var generator = TorchGenerator(seed: seed)
         let c = model.configuration
         let scaleFactor = Float(c.scaleFactor)
@@ -162,12 +179,7 @@ public struct StableSRUpscaler {
                         }
                     }, progress: progress)
                 let features = model.cfwEncoderIsFirstStages ? posterior.features : model.cfw.encode(input).features
-                let decoded = model.cfw.decode(samples / scaleFactor, features: features, fusionWeight: Float(settings.decoderWeight))
-                guard settings.colorCorrection != .none else { return decoded }
-                let (h, w) = (decoded.shape[1], decoded.shape[2])
-                let corrected = settings.colorCorrection.corrected(Image(width: w, height: h, channels: 3, pixels: decoded.scalars),
-                                                                   reference: Image(width: w, height: h, channels: 3, pixels: input.scalars))
-                return Tensor(shape: decoded.shape, values: corrected.pixels)
+                return (samples, features)
             }
         }
     }

@@ -33,7 +33,6 @@ public final class StableSRTrainer: TrainingTask {
     public let denoiser: LatentDenoiser
     public var network: Module { denoiser }
     public private(set) var loop: TrainingLoop!
-    public var step: Int { loop.step }
     let autoencoder: TinyAutoencoder
     let schedule: NoiseSchedule
     let sampler: PatchSampler
@@ -46,6 +45,7 @@ public final class StableSRTrainer: TrainingTask {
     static let validationSampleCount = 2
 
     public init(configuration: StableSRTrainingConfiguration, resumeFrom checkpoint: String? = nil) throws {
+        precondition(configuration.stage != .cfw, "stage cfw trains with CFWTrainer")
         self.configuration = configuration
         var generator = TorchGenerator(seed: configuration.seed)
         denoiser = try LatentDenoiser(configuration: configuration.unet, encoder: configuration.timeAwareEncoder,
@@ -108,9 +108,6 @@ public final class StableSRTrainer: TrainingTask {
         Tensor(shape: [1, image.height, image.width, 3], values: image.pixels.map { $0 * 2 - 1 })
     }
 
-    public func train(report: TrainingLoop.Report? = nil, shouldStop: () -> Bool = { false }) throws {
-        try loop.train(report: report, shouldStop: shouldStop)
-    }
 
     public func startBatches(at step: Int) {
         prefetcher = BatchPrefetcher(sampler: sampler, batchSize: configuration.data.batchSize, seed: configuration.seed, startingAt: step)
@@ -163,7 +160,7 @@ public final class StableSRTrainer: TrainingTask {
     public func validate(weights: [String: Tensor], step: Int) throws -> [String: Any] {
         switch configuration.stage {
         case .prior: try validatePrior(try denoiser(with: weights), step: step)
-        case .encoder: try validateUpscaling(weights: weights, step: step)
+        case .encoder, .cfw: try validateUpscaling(weights: weights, step: step)
         }
     }
 
@@ -242,7 +239,7 @@ public final class StableSRTrainer: TrainingTask {
     public func score(of entry: [String: Any]) -> Double? {
         switch configuration.stage {
         case .prior: (entry["validation_loss"] as? Double).map { -$0 }
-        case .encoder: entry["psnr_y"] as? Double
+        case .encoder, .cfw: entry["psnr_y"] as? Double
         }
     }
 
@@ -257,7 +254,7 @@ public final class StableSRTrainer: TrainingTask {
     public func export(weights: [String: Tensor], to path: String) throws {
         switch configuration.stage {
         case .prior: try LatentPriorDescription(configuration).write(weights, to: path)
-        case .encoder: try model(with: weights).write(to: path)
+        case .encoder, .cfw: try model(with: weights).write(to: path)
         }
     }
 }
