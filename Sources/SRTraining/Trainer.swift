@@ -48,11 +48,7 @@ public final class Trainer: TrainingTask {
         unet = try SR3UNet(configuration: configuration.unet, using: &initialization)
         schedule = NoiseSchedule(configuration.betaSchedule)
         let d = configuration.data
-        sampler = try PatchSampler(folder: d.train, cropSize: d.cropSize, scale: configuration.scale,
-                                   flatThreshold: d.flatThreshold, degradation: d.degradation, conditioning: d.conditioning)
-        sampler.degradationModel = d.degradationModel.map { RealESRGANDegradation(configuration: $0, scale: configuration.scale) }
-        sampler.poolSize = d.poolSize ?? 0
-        sampler.cleanProbability = d.cleanProbability ?? 0
+        sampler = try PatchSampler(data: d, scale: configuration.scale)
         validation = try Self.validationCrops(folder: d.validation, count: d.validationCount, cropSize: d.cropSize)
         if let source = configuration.initializeFrom, checkpoint == nil {
             try Self.initialize(unet, from: source, configuration: configuration.unet)

@@ -158,19 +158,45 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard data.batchSize >= 1, steps >= 1, logEvery >= 1, validateEvery >= 1, checkpointEvery >= 1 else {
             throw fail("batch_size, steps and the intervals must be positive")
         }
-        if let clean = data.cleanProbability, !(0...1).contains(clean) { throw fail("clean_probability \(clean) must be in [0, 1]") }
-        if let pool = data.poolSize, pool < 0 || pool % data.batchSize != 0 {
-            throw fail("pool_size \(pool) must be a non-negative multiple of batch_size \(data.batchSize)")
+        try data.validate()
+        try optimization.validate()
+    }
+}
+
+extension TrainingConfiguration.Data {
+    /// The checks of the data options every training configuration shares.
+    func validate() throws {
+        if let clean = cleanProbability, !(0...1).contains(clean) { throw TrainingError.configuration("clean_probability \(clean) must be in [0, 1]") }
+        if let pool = poolSize, pool < 0 || pool % batchSize != 0 {
+            throw TrainingError.configuration("pool_size \(pool) must be a non-negative multiple of batch_size \(batchSize)")
         }
-        guard optimization.learningRate > 0, (0..<1).contains(optimization.emaDecay) else {
-            throw fail("learning_rate must be positive and ema_decay in [0, 1)")
+    }
+}
+
+extension TrainingConfiguration.Optimization {
+    /// The checks of the optimizer options every training configuration shares.
+    func validate() throws {
+        guard learningRate > 0, (0..<1).contains(emaDecay) else {
+            throw TrainingError.configuration("learning_rate must be positive and ema_decay in [0, 1)")
         }
-        if let betas = optimization.betas, betas.count != 2 || !betas.allSatisfy({ (0..<1).contains($0) }) {
-            throw fail("betas must be two values in [0, 1)")
+        if let betas, betas.count != 2 || !betas.allSatisfy({ (0..<1).contains($0) }) {
+            throw TrainingError.configuration("betas must be two values in [0, 1)")
         }
-        if let minimum = optimization.learningRateMinimumFactor, !(0...1).contains(minimum) {
-            throw fail("lr_minimum_factor \(minimum) must be in [0, 1]")
+        if let minimum = learningRateMinimumFactor, !(0...1).contains(minimum) {
+            throw TrainingError.configuration("lr_minimum_factor \(minimum) must be in [0, 1]")
         }
+    }
+}
+
+extension PatchSampler {
+    /// The sampler of a configuration's data: crops, the degradation model with its share of clean
+    /// pairs, and the pair pool.
+    convenience init(data d: TrainingConfiguration.Data, scale: Int) throws {
+        try self.init(folder: d.train, cropSize: d.cropSize, scale: scale, flatThreshold: d.flatThreshold, degradation: d.degradation,
+                      conditioning: d.conditioning)
+        degradationModel = d.degradationModel.map { RealESRGANDegradation(configuration: $0, scale: scale) }
+        poolSize = d.poolSize ?? 0
+        cleanProbability = d.cleanProbability ?? 0
     }
 }
 

@@ -67,10 +67,7 @@ public final class CFWTrainer: TrainingTask {
         trainee = CFWTrainee(cfw: cfw, discriminator: PatchDiscriminator(using: &generator))
         trainee.freeze { !($0.hasPrefix("cfw.decoder.fusion_layer_") || $0.hasPrefix("discriminator.")) }
         let d = configuration.data
-        sampler = try PatchSampler(folder: d.train, cropSize: d.cropSize, scale: configuration.scale, flatThreshold: d.flatThreshold,
-                                   degradation: d.degradation, conditioning: d.conditioning)
-        sampler.degradationModel = d.degradationModel.map { RealESRGANDegradation(configuration: $0, scale: configuration.scale) }
-        sampler.cleanProbability = d.cleanProbability ?? 0
+        sampler = try PatchSampler(data: d, scale: configuration.scale)
         try generatePairs(progress: pairProgress)
         loop = try TrainingLoop(settings: configuration.loopSettings, task: self, resumeFrom: checkpoint)
     }

@@ -54,11 +54,7 @@ public final class StableSRTrainer: TrainingTask {
         self.autoencoder = autoencoder
         schedule = NoiseSchedule(configuration.betaSchedule)
         let d = configuration.data
-        sampler = try PatchSampler(folder: d.train, cropSize: d.cropSize, scale: configuration.scale, flatThreshold: d.flatThreshold,
-                                   degradation: d.degradation, conditioning: d.conditioning)
-        sampler.poolSize = d.poolSize ?? 0
-        sampler.degradationModel = d.degradationModel.map { RealESRGANDegradation(configuration: $0, scale: configuration.scale) }
-        sampler.cleanProbability = d.cleanProbability ?? 0
+        sampler = try PatchSampler(data: d, scale: configuration.scale)
         validation = try Trainer.validationCrops(folder: d.validation, count: d.validationCount, cropSize: d.cropSize)
         let scale = Float(configuration.latentScale)
         validationLatents = configuration.stage == .prior

@@ -167,12 +167,7 @@ public struct StableSRTrainingConfiguration: Codable, Sendable, Equatable {
         guard data.batchSize >= 1, steps >= 1, logEvery >= 1, validateEvery >= 1, checkpointEvery >= 1, validationSamplerSteps >= 1 else {
             throw fail("batch_size, steps, validation_sampler_steps and the intervals must be positive")
         }
-        if let clean = data.cleanProbability, !(0...1).contains(clean) { throw fail("clean_probability \(clean) must be in [0, 1]") }
-        if let pool = data.poolSize, pool < 0 || pool % data.batchSize != 0 {
-            throw fail("pool_size \(pool) must be a non-negative multiple of batch_size \(data.batchSize)")
-        }
-        guard optimization.learningRate > 0, (0..<1).contains(optimization.emaDecay) else {
-            throw fail("learning_rate must be positive and ema_decay in [0, 1)")
-        }
+        try data.validate()
+        try optimization.validate()
     }
 }
