@@ -4,8 +4,9 @@
 # inputs and on inputs degraded with a fixed preset and seed, plus the SR3 sampler study.
 # Long (about an hour and a half on 2 cores from scratch). Outputs are cached in .cache/results, so a rerun after a
 # change redoes only what changed. SAMPLING="--steps N ..." passes sampling options to every
-# diffusion method; METHODS, BLIND_METHODS, ONE_STEP_METHODS and STUDY_* override the defaults below; PARTS picks
-# what to run (default "bicubic degraded preset study").
+# diffusion method; METHODS, BLIND_METHODS, ONE_STEP_METHODS, STABLESR_METHODS, STABLESR_SUITES, ABLATION_MODEL
+# and STUDY_* override the defaults below; PARTS picks
+# what to run (default "bicubic degraded preset study"; "stablesr" adds the StableSR tables of issue 18).
 # Usage: make results   (or DIFFSR=... NIQE_PARAMS=... Tools/results.sh)
 set -euo pipefail
 diffsr="${DIFFSR:-.build/release/diffsr}"
@@ -53,6 +54,26 @@ done
 [[ $parts == *" preset "* ]] && "$diffsr" benchmark --suite test-photo --degradation sr3plus --seed 0 --methods "${PRESET_METHODS:-bicubic,regression,sr3plus}" "${common[@]}" \
   --cache "$cache/test-photo-sr3plus" --output "$out/test-photo-sr3plus" > /dev/null
 rm -rf "$out/test-photo-sr3plus/lr"
+true
+
+# StableSR (issue 18): the shipped stablesr-x4 at CFW weights w = 0 … 1 (the fidelity/realism sweep;
+# w = 0 is the plain decoder, the paper's "w/o CFW" row) beside bicubic, sr3plus-x4 and Real-ESRGAN on
+# the degraded inputs above; on test-photo also the "w/o time-aware" ablation (ABLATION_MODEL, a
+# stage-1 model whose encoder never sees the timestep); and on test-photo's clean bicubic inputs.
+stablesr_methods="${STABLESR_METHODS:-bicubic,sr3plus,stablesr@w=0,stablesr@w=0.25,stablesr@w=0.5,stablesr@w=0.75,stablesr@w=1}"
+[[ $parts == *" stablesr "* ]] && for suite in ${STABLESR_SUITES:-test-photo test-classic}; do
+  lr="$cache/$suite-realesrgan-lr"
+  "$diffsr" degrade "data/$suite/HR" --preset realesrgan --seed 0 --scale 4 --output "$lr" > /dev/null
+  Tools/reference/run_references.sh "$lr" "$cache/references/$suite-realesrgan" realesrgan
+  columns="$stablesr_methods"
+  [[ $suite == test-photo && -n ${ABLATION_MODEL:-} ]] && columns+=",$ABLATION_MODEL"
+  "$diffsr" benchmark --suite "$suite" --degradation realesrgan --seed 0 --methods "$columns" "${common[@]}" \
+    --external "Real-ESRGAN=$cache/references/$suite-realesrgan/realesrgan" \
+    --cache "$cache/stablesr-$suite-realesrgan" --output "$out/stablesr-$suite-realesrgan" > /dev/null
+  rm -rf "$out/stablesr-$suite-realesrgan/lr"
+  [[ $suite == test-photo ]] && "$diffsr" benchmark --suite test-photo --methods "${STABLESR_CLEAN_METHODS:-bicubic,sr3,sr3plus,stablesr}" \
+    "${common[@]}" --cache "$cache/stablesr-test-photo" --output "$out/stablesr-test-photo" > /dev/null
+done
 true
 
 # The sampler study: quality against time for the SR3 model on the first test-photo images.

@@ -24,10 +24,12 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
     public var augmentationLevel: Double?
     /// Where sampling starts (nil: the upscaler's default for the model's schedule).
     public var start: DiffusionSampling.Start?
+    /// StableSR's CFW weight w (nil: the model's recorded default; refused for SR3 models).
+    public var decoderWeight: Double?
 
     public init(sampler: SR3Upscaler.SamplerKind? = nil, steps: Int? = nil, eta: Double = 0, seed: UInt64 = 0,
                 samples: Int = 1, tile: Int? = nil, tileOverlap: Int = 32, colorCorrection: ColorCorrection? = nil,
-                augmentationLevel: Double? = nil, start: DiffusionSampling.Start? = nil) {
+                augmentationLevel: Double? = nil, start: DiffusionSampling.Start? = nil, decoderWeight: Double? = nil) {
         self.sampler = sampler
         self.steps = steps
         self.eta = eta
@@ -38,6 +40,7 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
         self.colorCorrection = colorCorrection
         self.augmentationLevel = augmentationLevel
         self.start = start
+        self.decoderWeight = decoderWeight
     }
 
     /// The seed of sample `sample` of image `index`.
@@ -66,6 +69,7 @@ public struct SamplingSettings: Codable, Hashable, Sendable {
         case let fix?: parts.append("color fix \(fix.rawValue)")
         }
         if let augmentationLevel { parts.append("aug level \(augmentationLevel)") }
+        if let decoderWeight { parts.append("w \(decoderWeight)") }
         if let start { parts.append("start from \(start.rawValue)") }
         return parts.joined(separator: ", ")
     }
@@ -121,7 +125,7 @@ public struct BenchmarkMethod: Hashable, Sendable {
 
     /// The shipped-model aliases `--methods` accepts: alias → model name for a scale.
     public static func modelName(forAlias alias: String, scale: Int) -> String? {
-        ["regression", "sr3", "sr3plus"].contains(alias) ? "\(alias)-x\(scale)" : nil
+        ["regression", "sr3", "sr3plus", "stablesr"].contains(alias) ? "\(alias)-x\(scale)" : nil
     }
 }
 
@@ -131,6 +135,7 @@ extension SR3Upscaler {
     /// model: steps within its schedule, a tile size the U-Net can take. `diffsr upscale` and the
     /// benchmark both build their upscalers here.
     public init(model: SR3ModelFile, settings given: SamplingSettings) throws {
+        if given.decoderWeight != nil { throw BenchmarkError("@w= (the CFW weight) applies to StableSR models, not SR3") }
         let settings = given.resolved(for: model.description)
         let total = NoiseSchedule(model.description.betaSchedule).stepCount, steps = settings.steps!
         guard (1...total).contains(steps) else {
@@ -160,6 +165,7 @@ extension StableSRUpscaler {
         if let fix = sampling.colorCorrection { settings.colorCorrection = fix }
         if sampling.start == .noise { settings.start = .noise }
         if sampling.augmentationLevel != nil { throw BenchmarkError("\(path): @aug= and --aug-level apply to SR3+ models, not StableSR") }
+        if let w = sampling.decoderWeight { settings.decoderWeight = w }
         if let tile = sampling.tile {
             guard tile % 8 == 0, sampling.tileOverlap % 8 == 0 else {
                 throw BenchmarkError("\(path): StableSR tiles are in latent pixels: --tile and --tile-overlap must be multiples of 8")

@@ -53,8 +53,7 @@ struct BenchAutoencoder: ParsableCommand {
                 let encoded = Date()
                 let decoded = withoutGradients { model.decode(latent) }
                 let done = Date()
-                let result = Image(width: image.width, height: image.height, channels: 3,
-                                   pixels: decoded.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) }).quantized()
+                let result = Image(signedTensor: decoded).quantized()
                 let rgb = try PSNR(channel: .rgb)(result, reference: image), y = try PSNR(channel: .y)(result, reference: image)
                 let times = (encoded.timeIntervalSince(start), done.timeIntervalSince(encoded))
                 sums = (sums.rgb + rgb, sums.y + y, sums.encode + times.0, sums.decode + times.1)

@@ -13,9 +13,10 @@ struct Benchmark: ParsableCommand {
             a degradation model instead (image i uses seed + i; parameters logged to
             degradation-params.jsonl, inputs saved in lr/).
             Methods: bicubic, lanczos (Pillow), any resize method (matlab-bicubic, …), the shipped models
-            regression, sr3, sr3plus (<alias>-x<scale> in Models/), other shipped model names, or
+            regression, sr3, sr3plus, stablesr (<alias>-x<scale> in Models/), other shipped model names, or
             .safetensors files; METHOD@aug=τ runs an SR3+ model at test-time augmentation level τ (one
-            column per level: sr3plus@aug=0,sr3plus@aug=0.2); --external NAME=DIR adds the outputs of another tool (e.g. Real-ESRGAN
+            column per level: sr3plus@aug=0,sr3plus@aug=0.2), METHOD@w=W a StableSR model at CFW
+            weight W (stablesr@w=0,stablesr@w=1); --external NAME=DIR adds the outputs of another tool (e.g. Real-ESRGAN
             from Tools/) as a column. Outputs are cached in --cache (default <output>/cache): a rerun
             with the same settings reuses them, an interrupted run resumes.
             --study-model M sweeps --study-samplers × --study-steps for one model and plots quality
@@ -108,14 +109,18 @@ struct Benchmark: ParsableCommand {
             }
         }
         for entry in names {
-            let (name, augmentation) = try Self.augmentationSuffix(entry)
+            let (name, option) = try Self.methodOption(entry)
             if let resize = BenchmarkMethod.resizeAliases[name] ?? ResizeMethod(rawValue: name) {
-                if augmentation != nil { throw CommandError("\(entry): @aug= applies to SR3+ models, not to resize methods") }
+                if let option { throw CommandError("\(entry): @\(option.key)= applies to \(option.models), not to resize methods") }
                 result.append(BenchmarkMethod(name: name, kind: .resize(resize)))
             } else {
                 var sampling = settings
-                if let augmentation { sampling.augmentationLevel = augmentation }
-                result.append(BenchmarkMethod(name: Self.displayName(name) + (augmentation.map { " aug \($0)" } ?? ""),
+                switch option {
+                case .augmentation(let level)?: sampling.augmentationLevel = level
+                case .decoderWeight(let w)?: sampling.decoderWeight = w
+                case nil: break
+                }
+                result.append(BenchmarkMethod(name: Self.displayName(name) + (option.map { " \($0.key) \($0.value)" } ?? ""),
                                               kind: .model(path: try modelPath(name), sampling: sampling)))
             }
         }
@@ -130,14 +135,22 @@ struct Benchmark: ParsableCommand {
         return result
     }
 
-    /// Splits `METHOD@aug=τ` (one column of an SR3+ model at test-time level τ) into its parts.
-    static func augmentationSuffix(_ entry: String) throws -> (String, Double?) {
+    /// A per-column option: `METHOD@aug=τ` (an SR3+ model at test-time augmentation level τ) or
+    /// `METHOD@w=W` (a StableSR model at CFW weight W).
+    enum MethodOption {
+        case augmentation(Double), decoderWeight(Double)
+        var key: String { if case .augmentation = self { "aug" } else { "w" } }
+        var value: Double { switch self { case .augmentation(let v), .decoderWeight(let v): v } }
+        var models: String { if case .augmentation = self { "SR3+ models" } else { "StableSR models" } }
+    }
+
+    /// Splits `METHOD@aug=τ` or `METHOD@w=W` into the method and its option (values in [0, 1]).
+    static func methodOption(_ entry: String) throws -> (String, MethodOption?) {
         guard let at = entry.firstIndex(of: "@") else { return (entry, nil) }
-        let option = entry[entry.index(after: at)...]
-        guard option.hasPrefix("aug="), let level = Double(option.dropFirst(4)), (0...1).contains(level) else {
-            throw CommandError("\(entry): expected METHOD@aug=LEVEL with LEVEL in [0, 1]")
-        }
-        return (String(entry[..<at]), level)
+        let option = entry[entry.index(after: at)...], name = String(entry[..<at])
+        if option.hasPrefix("aug="), let level = Double(option.dropFirst(4)), (0...1).contains(level) { return (name, .augmentation(level)) }
+        if option.hasPrefix("w="), let w = Double(option.dropFirst(2)), (0...1).contains(w) { return (name, .decoderWeight(w)) }
+        throw CommandError("\(entry): expected METHOD@aug=LEVEL (SR3+) or METHOD@w=WEIGHT (StableSR), the value in [0, 1]")
     }
 
     static func displayName(_ name: String) -> String {

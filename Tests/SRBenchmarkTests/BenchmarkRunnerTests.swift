@@ -150,9 +150,17 @@ struct StableSRBenchmarkTests {
         try model.write(to: file, dtype: .float32)
         let suite = syntheticSuite(count: 1, size: 88)
         let method = BenchmarkMethod(name: "stablesr", kind: .model(path: file, sampling: SamplingSettings()))
-        let results = try BenchmarkRunner(suite: suite, methods: [method], cacheFolder: "\(dir)/cache", metrics: ["psnr"], niqe: nil)
-            .run(command: "test")
+        let fidelity = BenchmarkMethod(name: "stablesr-w1", kind: .model(path: file, sampling: SamplingSettings(decoderWeight: 1)))
+        let runner = BenchmarkRunner(suite: suite, methods: [method, fidelity], cacheFolder: "\(dir)/cache", metrics: ["psnr"], niqe: nil)
+        let results = try runner.run(command: "test")
         let column = try #require(results.methods.first)
+        // The w = 1 column decoded the first column's latent (one memo entry) and equals a run of its own.
+        #expect(runner.latentMemo.count == 1)
+        #expect(results.methods[1].detail.contains("w 1.0") && column.detail.contains("w 0.5"))
+        let alone = try StableSRUpscaler(model: model, sampling: SamplingSettings(decoderWeight: 1), scale: 4, path: file)
+            .upscale([suite.items[0].lowResolution], seeds: [SamplingSettings().seed(image: 0, sample: 0)]) { _, _ in true }[0]
+        #expect(try Image(contentsOfFile: "\(dir)/cache/stablesr-w1/image0.png") == alone.quantized())
+        #expect(try Image(contentsOfFile: "\(dir)/cache/stablesr-w1/image0.png") != Image(contentsOfFile: "\(dir)/cache/stablesr/image0.png"))
         #expect(column.images.count == 1)
         #expect(column.images[0].scores.psnr?.isFinite == true)
         #expect(column.detail.contains("(StableSR)"))
@@ -163,5 +171,12 @@ struct StableSRBenchmarkTests {
         #expect(throws: BenchmarkError.self) {
             try BenchmarkRunner(suite: suite, methods: [augmented], cacheFolder: "\(dir)/cache2", metrics: ["psnr"], niqe: nil).run(command: "test")
         }
+        // A column's CFW weight (METHOD@w=W) reaches the upscaler's settings (the decoder's use of w is
+        // the autoencoder fixture's test), and overrides the model's recorded w.
+        for w in [0.0, 1.0] {
+            let upscaler = try StableSRUpscaler(model: model, sampling: SamplingSettings(decoderWeight: w), scale: 4, path: file)
+            #expect(upscaler.settings.decoderWeight == w && upscaler.summary.contains("w \(w)"))
+        }
+        #expect(try StableSRUpscaler(model: model, sampling: SamplingSettings(), scale: 4, path: file).settings.decoderWeight == 0.5)
     }
 }

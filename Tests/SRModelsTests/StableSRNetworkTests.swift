@@ -189,6 +189,25 @@ struct StableSRNetworkTests {
             unet(unetCase.input!.tensor, timesteps: timesteps, context: unetCase.context!.tensor, structure: features)
         }
         Self.expectClose(output, unetCase.output!, tolerance: 2e-4, "U-Net")
+
+        // The "w/o time-aware" ablation (time_input false): features no longer depend on the
+        // timestep, and equal those of the time-aware encoder at t = 0; the key round-trips.
+        var blind = Self.configurations.cases.encoder.config
+        blind.timeInput = false
+        let decoded = try JSONDecoder().decode(TimeAwareEncoderConfiguration.self, from: JSONEncoder().encode(blind))
+        #expect(decoded == blind && !decoded.timeInput)
+        #expect(try JSONDecoder().decode(TimeAwareEncoderConfiguration.self, from: JSONEncoder().encode(Self.configurations.cases.encoder.config)).timeInput)
+        var g2 = TestGenerator(state: 6)
+        let timeless = try TimeAwareEncoder(configuration: blind, using: &g2)
+        try Self.fill(timeless, encoderCase)
+        let input = encoderCase.input!.tensor, zeros = Tensor.zeros([2])
+        let (a, b, atZero) = withoutGradients {
+            (timeless(input, timesteps: timesteps), timeless(input, timesteps: Tensor(shape: [2], values: [999, 500])), encoder(input, timesteps: zeros))
+        }
+        for (width, feature) in a {
+            #expect(feature.scalars == b[width]!.scalars && feature.scalars == atZero[width]!.scalars, "feature \(width)")
+            #expect(feature.scalars != features[width]!.scalars, "feature \(width) ignores t in the time-aware encoder")
+        }
     }
 
     @Test("KL autoencoder with CFW: encoder moments and features, posterior sample, Decoder_Mix at w = 0, 0.5, 1")

@@ -92,6 +92,14 @@ struct StableSRTrainerTests {
         #expect(c.stage == .prior && !c.unet.hasStructureConditioning && c.unet.inChannels == 32)
         let sr3 = URL(fileURLWithPath: Self.models).deletingLastPathComponent().appendingPathComponent("Configs/sr3-x4-small.json").path
         #expect(!StableSRTrainingConfiguration.isStableSR(contentsOfFile: sr3))
+        // The stage-1, ablation and stage-2 configurations of the shipped model parse and validate.
+        let configs = URL(fileURLWithPath: Self.models).deletingLastPathComponent().appendingPathComponent("Configs").path
+        let stage1 = try StableSRTrainingConfiguration(contentsOfFile: configs + "/stablesr-x4-encoder.json")
+        #expect(stage1.stage == .encoder && stage1.timeAwareEncoder?.timeInput == true)
+        let ablation = try StableSRTrainingConfiguration(contentsOfFile: configs + "/stablesr-x4-encoder-no-time.json")
+        #expect(ablation.timeAwareEncoder?.timeInput == false && ablation.data == stage1.data && ablation.unet == stage1.unet)
+        let stage2 = try StableSRTrainingConfiguration(contentsOfFile: configs + "/stablesr-x4-cfw.json")
+        #expect(stage2.stage == .cfw && stage2.cfw != nil && stage2.initializeFrom == stage1.output + "/model.safetensors")
     }
 
     @Test("Steps on one batch lower its loss; TAEF2 stays as loaded")

@@ -115,6 +115,13 @@ struct BenchmarkCommandTests {
         #expect(resizeLevel.status != 0 && resizeLevel.stderr.contains("applies to SR3+ models"))
         let badLevel = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "sr3plus@aug=2", "-o", "\(dir)/out"])
         #expect(badLevel.status != 0 && badLevel.stderr.contains("METHOD@aug=LEVEL"))
+        let resizeWeight = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "bicubic@w=0.5", "-o", "\(dir)/out"])
+        #expect(resizeWeight.status != 0 && resizeWeight.stderr.contains("applies to StableSR models"))
+        let sr3Weight = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "\(dir)/tiny.safetensors@w=0.5", "--metrics", "psnr",
+                                               "-o", "\(dir)/out"])
+        #expect(sr3Weight.status != 0 && sr3Weight.stderr.contains("applies to StableSR models, not SR3"))
+        let badWeight = try CommandRunner.run(["benchmark", "--suite", "\(dir)/suite", "--methods", "stablesr@w=1.5", "-o", "\(dir)/out"])
+        #expect(badWeight.status != 0 && badWeight.stderr.contains("METHOD@w=WEIGHT"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/out/results.md"))
     }
 }

@@ -33,6 +33,36 @@ struct StableSRCommandTests {
         #expect(result.stderr.contains("ddpm 4 steps, w 0.5, color fix adain"))
     }
 
+    @Test("The shipped stablesr-x4 upscales the bundled sample by name, with its recorded defaults; --dec-w changes the output")
+    func shippedModel() throws {
+        let dir = try makeTemporaryDirectory("diffsr-stablesr-shipped")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let root = URL(fileURLWithPath: Fixtures.directory).deletingLastPathComponent().deletingLastPathComponent().path
+        let environment = ["DIFFSR_MODELS": root + "/Models"]
+        let inspected = try CommandRunner.run(["inspect", root + "/Models/stablesr-x4.safetensors"])
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        #expect(inspected.stdout.contains("family: StableSR (v-prediction)"))
+        #expect(inspected.stdout.contains("sampling: ddim 20 steps, w 0.5, color fix wavelet"))
+        var outputs: [Image] = []
+        for w in ["0", "1"] {
+            let result = try CommandRunner.run(["upscale", root + "/Samples/coffee.png", "--model", "stablesr", "--steps", "2", "--dec-w", w,
+                                                "-o", "\(dir)/w\(w).png"], environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            outputs.append(try Image(contentsOfFile: "\(dir)/w\(w).png"))
+        }
+        let hr = try Image(contentsOfFile: root + "/Samples/coffee-hr.png")
+        #expect(outputs.allSatisfy { $0.width == 256 && $0.height == 256 })
+        #expect(outputs[0] != outputs[1])
+        // Each result is the photo, not noise: at least 3 dB closer to the HR than its flat mean color.
+        func mse(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(a.count) }
+        var flat = hr.pixels
+        for c in 0..<3 {
+            let mean = stride(from: c, to: flat.count, by: 3).reduce(Float(0)) { $0 + hr.pixels[$1] } / Float(flat.count / 3)
+            for i in stride(from: c, to: flat.count, by: 3) { flat[i] = mean }
+        }
+        for output in outputs { #expect(mse(output.pixels, hr.pixels) < mse(flat, hr.pixels) / 2) }
+    }
+
     @Test("convert writes one safetensors file that inspect describes")
     func convertAndInspect() throws {
         let dir = try makeTemporaryDirectory("diffsr-stablesr")

@@ -170,11 +170,16 @@ public struct TimeAwareEncoderConfiguration: Codable, Equatable, Sendable {
     public var numHeads: Int
     public var numHeadChannels: Int
     public var dropout: Double
+    /// Whether the encoder sees the timestep (true: `EncoderUNetModelWT`). false is this project's
+    /// ablation of the paper's "w/o time-aware" row: the encoder's time embedding is that of t = 0 at
+    /// every step, so its features cannot depend on the noise level (`"time_input": false`; the
+    /// reference has no such key and the key is written only when false).
+    public var timeInput: Bool = true
 
     enum CodingKeys: String, CodingKey {
         case inChannels = "in_channels", modelChannels = "model_channels", outChannels = "out_channels"
         case numResBlocks = "num_res_blocks", attentionResolutions = "attention_resolutions", channelMult = "channel_mult"
-        case numHeads = "num_heads", numHeadChannels = "num_head_channels", dropout
+        case numHeads = "num_heads", numHeadChannels = "num_head_channels", dropout, timeInput = "time_input"
         case useScaleShiftNorm = "use_scale_shift_norm", resblockUpdown = "resblock_updown", convResample = "conv_resample"
         case dims, useNewAttentionOrder = "use_new_attention_order"
     }
@@ -213,6 +218,7 @@ public struct TimeAwareEncoderConfiguration: Codable, Equatable, Sendable {
         numHeads = try c.decodeIfPresent(Int.self, forKey: .numHeads) ?? 1
         numHeadChannels = try c.decodeIfPresent(Int.self, forKey: .numHeadChannels) ?? -1
         dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0
+        timeInput = try c.decodeIfPresent(Bool.self, forKey: .timeInput) ?? true
         try validate()
     }
 
@@ -227,6 +233,7 @@ public struct TimeAwareEncoderConfiguration: Codable, Equatable, Sendable {
         try c.encode(numHeads, forKey: .numHeads)
         try c.encode(numHeadChannels, forKey: .numHeadChannels)
         try c.encode(dropout, forKey: .dropout)
+        if !timeInput { try c.encode(false, forKey: .timeInput) }
     }
 
     /// Checks the values the network is built from.

@@ -70,7 +70,7 @@ public final class TimeAwareEncoder: Module, @unchecked Sendable {
         precondition(latent.rank == 4 && latent.shape[3] == configuration.inChannels,
                      "TimeAwareEncoder expects [N, H, W, \(configuration.inChannels)], got \(latent.shape)")
         precondition(timesteps.shape == [latent.shape[0]], "timesteps must be [\(latent.shape[0])], got \(timesteps.shape)")
-        let inputs = LatentBlockInputs(embedding: timeEmbed(timesteps))
+        let inputs = LatentBlockInputs(embedding: timeEmbed(configuration.timeInput ? timesteps : Tensor.zeros(timesteps.shape)))
         var h = latent
         var collected: [Tensor] = []
         for block in inputBlocks {

@@ -33,6 +33,9 @@ import SRTensor
 public struct StableSRUpscaler {
     public let model: StableSRModel
     public var settings: StableSRSettings
+    /// Latents shared with other upscalers of the same model file (`LatentMemo`: a w sweep samples
+    /// once); `(memo, the model's file path)`.
+    public var latentMemo: (memo: LatentMemo, model: String)?
 
     /// An upscaler with the model's recorded settings (else the reference's defaults).
     public init(model: StableSRModel, settings: StableSRSettings? = nil) {
@@ -134,7 +137,7 @@ public struct StableSRUpscaler {
     /// The latent diffusion of one input (image or pixel tile) `[1, H, W, 3]` in [−1, 1], decoded,
     /// color-corrected, not clamped.
     func sample(_ input: Tensor, seed: UInt64, progress: DiffusionSampling.Progress?) throws -> Tensor {
-        let (samples, features) = try latentSample(input, seed: seed, progress: progress)
+        let (samples, features) = try memoizedLatentSample(input, seed: seed, progress: progress)
         return try withTrainingMode(false) {
             try withoutGradients {
                 let decoded = model.cfw.decode(samples / Float(model.configuration.scaleFactor), features: features,
@@ -146,6 +149,21 @@ public struct StableSRUpscaler {
                 return Tensor(shape: decoded.shape, values: corrected.pixels)
             }
         }
+    }
+
+    /// `latentSample`, through `latentMemo` when one is attached.
+    func memoizedLatentSample(_ input: Tensor, seed: UInt64, progress: DiffusionSampling.Progress?) throws -> (latent: Tensor, features: [Tensor]) {
+        guard let (memo, model) = latentMemo else { return try latentSample(input, seed: seed, progress: progress) }
+        let key = LatentMemo.key(model: model, settings: settings, seed: seed, input: input)
+        if let hit = memo.lookup(key, input: input) {
+            _ = progress?(settings.steps, settings.steps)
+            return hit
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try latentSample(input, seed: seed, progress: progress)
+        memo.store(key, input: input, latent: result.latent, features: result.features,
+                   seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        return result
     }
 
     /// The diffusion half of `sample`: the sampled latent (scaled by the model's scale factor, as

@@ -185,7 +185,7 @@ public final class CFWTrainer: TrainingTask {
 
     /// An image of a `[1, H, W, 3]` tensor in [−1, 1], clamped and quantized.
     static func image(_ t: Tensor) -> Image {
-        Image(width: t.shape[2], height: t.shape[1], channels: 3, pixels: t.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) }).quantized()
+        Image(signedTensor: t).quantized()
     }
 
     public func score(of entry: [String: Any]) -> Double? { entry["psnr_y"] as? Double }

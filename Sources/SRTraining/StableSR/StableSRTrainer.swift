@@ -185,9 +185,7 @@ public final class StableSRTrainer: TrainingTask {
                     withTrainingMode(false) { model(x, timesteps: Tensor(shape: [x.shape[0]], repeating: Float(step.timestep))) }
                 })
             let decoded = withoutGradients { autoencoder.decode(z * Float(1 / configuration.latentScale)) }
-            let image = Image(width: decoded.shape[2], height: decoded.shape[1], channels: 3,
-                              pixels: decoded.scalars.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
-            try image.write(toFile: configuration.output + "/samples/step\(step)_\(index).png")
+            try Image(signedTensor: decoded).write(toFile: configuration.output + "/samples/step\(step)_\(index).png")
         }
         return ["step": step, "event": "validation", "validation_loss": total / Double(count)]
     }
