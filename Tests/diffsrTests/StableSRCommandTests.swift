@@ -33,7 +33,11 @@ struct StableSRCommandTests {
         #expect(result.stderr.contains("ddpm 4 steps, w 0.5, color fix adain"))
     }
 
-    @Test("The shipped stablesr-x4 upscales the bundled sample by name, with its recorded defaults; --dec-w changes the output")
+    /// Opt-in (`DIFFSR_SLOW_TESTS=1`): in a debug build one upscale of a 32² input with the 47 MB
+    /// fp16 model takes about 4.5 min (measured 2026-12-06), too slow for `make test`; the release
+    /// build takes seconds. Making it fast in `make test` is issue 18's follow-up.
+    @Test("The shipped stablesr-x4 upscales the bundled sample by name, with its recorded defaults; --dec-w changes the output",
+          .enabled(if: ProcessInfo.processInfo.environment["DIFFSR_SLOW_TESTS"] != nil))
     func shippedModel() throws {
         let dir = try makeTemporaryDirectory("diffsr-stablesr-shipped")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -43,15 +47,17 @@ struct StableSRCommandTests {
         #expect(inspected.status == 0, "\(inspected.stderr)")
         #expect(inspected.stdout.contains("family: StableSR (v-prediction)"))
         #expect(inspected.stdout.contains("sampling: ddim 20 steps, w 0.5, color fix wavelet"))
+        // The sample's top-left 32² (one 16² latent tile at ×4, to keep the debug build quick).
+        try Image(contentsOfFile: root + "/Samples/coffee.png").cropped(x: 0, y: 0, width: 32, height: 32).write(toFile: "\(dir)/lr.png")
         var outputs: [Image] = []
         for w in ["0", "1"] {
-            let result = try CommandRunner.run(["upscale", root + "/Samples/coffee.png", "--model", "stablesr", "--steps", "2", "--dec-w", w,
+            let result = try CommandRunner.run(["upscale", "\(dir)/lr.png", "--model", "stablesr", "--steps", "1", "--dec-w", w,
                                                 "-o", "\(dir)/w\(w).png"], environment: environment)
             #expect(result.status == 0, "\(result.stderr)")
             outputs.append(try Image(contentsOfFile: "\(dir)/w\(w).png"))
         }
-        let hr = try Image(contentsOfFile: root + "/Samples/coffee-hr.png")
-        #expect(outputs.allSatisfy { $0.width == 256 && $0.height == 256 })
+        let hr = try Image(contentsOfFile: root + "/Samples/coffee-hr.png").cropped(x: 0, y: 0, width: 128, height: 128)
+        #expect(outputs.allSatisfy { $0.width == 128 && $0.height == 128 })
         #expect(outputs[0] != outputs[1])
         // Each result is the photo, not noise: at least 3 dB closer to the HR than its flat mean color.
         func mse(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(a.count) }
