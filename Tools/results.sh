@@ -71,8 +71,12 @@ stablesr_methods="${STABLESR_METHODS:-bicubic,sr3plus,stablesr@w=0,stablesr@w=0.
     --external "Real-ESRGAN=$cache/references/$suite-realesrgan/realesrgan" \
     --cache "$cache/stablesr-$suite-realesrgan" --output "$out/stablesr-$suite-realesrgan" > /dev/null
   rm -rf "$out/stablesr-$suite-realesrgan/lr"
-  [[ $suite == test-photo ]] && "$diffsr" benchmark --suite test-photo --methods "${STABLESR_CLEAN_METHODS:-bicubic,sr3,sr3plus,stablesr}" \
-    "${common[@]}" --cache "$cache/stablesr-test-photo" --output "$out/stablesr-test-photo" > /dev/null
+  if [[ $suite == test-photo ]]; then
+    Tools/reference/run_references.sh data/test-photo/LR_bicubic/X4 "$cache/references/test-photo" realesrgan
+    "$diffsr" benchmark --suite test-photo --methods "${STABLESR_CLEAN_METHODS:-bicubic,sr3,sr3plus,stablesr@w=0,stablesr@w=0.25,stablesr@w=0.5,stablesr@w=0.75,stablesr@w=1}" \
+      --external "Real-ESRGAN=$cache/references/test-photo/realesrgan" \
+      "${common[@]}" --cache "$cache/stablesr-test-photo" --output "$out/stablesr-test-photo" > /dev/null
+  fi
 done
 true
 

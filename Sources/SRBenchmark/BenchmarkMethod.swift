@@ -153,27 +153,33 @@ extension SR3Upscaler {
     }
 }
 
-extension StableSRUpscaler {
-    /// A StableSR upscaler for a benchmark column: the model's recorded settings (else the
-    /// reference's), with the benchmark's sampling options applied where set (tiles in output
-    /// pixels, 8 per latent pixel) and the suite's scale.
-    public init(model: StableSRModel, sampling: SamplingSettings, scale: Int, path: String) throws {
-        var settings = StableSRSettings(recorded: model.defaults)
-        if let sampler = sampling.sampler { settings.sampler = sampler }
-        if let steps = sampling.steps { settings.steps = steps }
-        settings.eta = sampling.eta
-        if let fix = sampling.colorCorrection { settings.colorCorrection = fix }
-        if sampling.start == .noise { settings.start = .noise }
+extension StableSRSettings {
+    /// A benchmark column's StableSR settings: the model's recorded settings (else the reference's),
+    /// with the benchmark's sampling options applied where set (tiles in output pixels, 8 per latent
+    /// pixel) and the suite's scale.
+    public init(recorded: Recorded, sampling: SamplingSettings, scale: Int, path: String) throws {
+        self.init(recorded: recorded)
+        if let sampler = sampling.sampler { self.sampler = sampler }
+        if let steps = sampling.steps { self.steps = steps }
+        eta = sampling.eta
+        if let fix = sampling.colorCorrection { colorCorrection = fix }
+        if sampling.start == .noise { start = .noise }
         if sampling.augmentationLevel != nil { throw BenchmarkError("\(path): @aug= and --aug-level apply to SR3+ models, not StableSR") }
-        if let w = sampling.decoderWeight { settings.decoderWeight = w }
+        if let w = sampling.decoderWeight { decoderWeight = w }
         if let tile = sampling.tile {
             guard tile % 8 == 0, sampling.tileOverlap % 8 == 0 else {
                 throw BenchmarkError("\(path): StableSR tiles are in latent pixels: --tile and --tile-overlap must be multiples of 8")
             }
-            (settings.latentTile, settings.latentTileOverlap) = (tile / 8, sampling.tileOverlap / 8)
+            (latentTile, latentTileOverlap) = (tile / 8, sampling.tileOverlap / 8)
         }
-        settings.scale = Double(scale)
-        do { try settings.validate() } catch { throw BenchmarkError("\(path): \(error)") }
-        self.init(model: model, settings: settings)
+        self.scale = Double(scale)
+        do { try validate() } catch { throw BenchmarkError("\(path): \(error)") }
+    }
+}
+
+extension StableSRUpscaler {
+    /// A StableSR upscaler for a benchmark column (`StableSRSettings(recorded:sampling:scale:path:)`).
+    public init(model: StableSRModel, sampling: SamplingSettings, scale: Int, path: String) throws {
+        self.init(model: model, settings: try StableSRSettings(recorded: model.defaults, sampling: sampling, scale: scale, path: path))
     }
 }

@@ -209,7 +209,7 @@ public struct BenchmarkRunner {
                 perImage.append(.init(image: item.name, scores: Scores.mean(scores), seconds: outputs.seconds[index]))
             }
             let times = outputs.seconds.compactMap { $0 }
-            results.append(.init(name: method.name, detail: Self.detail(of: method), samples: method.samplesPerImage,
+            results.append(.init(name: method.name, detail: Self.detail(of: method, scale: suite.scale), samples: method.samplesPerImage,
                                  secondsPerImage: times.isEmpty ? nil : times.reduce(0, +) / Double(times.count),
                                  peakMemoryMiB: outputs.peakMemoryMiB, studyPoint: method.studyPoint,
                                  mean: Scores.mean(perImage.map(\.scores)), images: perImage))
@@ -226,14 +226,15 @@ public struct BenchmarkRunner {
         try? SR3ModelDescription(json: SafeTensorsFile(contentsOfFile: path).metadata[SR3ModelDescription.metadataKey] ?? "")
     }
 
-    static func detail(of method: BenchmarkMethod) -> String {
+    static func detail(of method: BenchmarkMethod, scale: Int) -> String {
         switch method.kind {
         case .resize(let resize): return resize.rawValue
         case .model(let fullPath, let sampling):
             let here = FileManager.default.currentDirectoryPath + "/"
             let path = fullPath.hasPrefix(here) ? String(fullPath.dropFirst(here.count)) : fullPath
-            if (try? SafeTensorsFile(contentsOfFile: fullPath).metadata[ModelFamily.metadataKey]) == ModelFamily.stablesr.rawValue {
-                return "\(path) (StableSR): \(sampling.summary)"
+            if let recorded = StableSRModel.recordedDefaults(ofFile: fullPath) {
+                let settings = try? StableSRSettings(recorded: recorded, sampling: sampling, scale: scale, path: path)
+                return "\(path) (StableSR): \(settings?.summary ?? sampling.summary)"
             }
             guard let description = description(ofModelAt: fullPath) else { return "\(path): \(sampling.summary)" }
             return description.kind == .regression ? "\(path) (regression, one forward pass)"

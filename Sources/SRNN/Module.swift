@@ -93,7 +93,13 @@ open class Module: @unchecked Sendable {
     /// Replaces parameter values by path. Unknown paths, missing paths (when `strict`) and shape
     /// mismatches are all reported at once in one error; nothing is changed when it throws.
     public func update(parameters values: [String: Tensor], strict: Bool = true) throws {
-        let own = parameterDictionary()
+        try Module.update(parameterDictionary(), with: values, strict: strict)
+    }
+
+    /// `update(parameters:strict:)` on parameters already collected by `parameterDictionary()`: a
+    /// loader that sets a large model a piece at a time walks the module tree once, not once per piece
+    /// (per tensor, that walk made loading quadratic in the number of parameters).
+    public static func update(_ own: [String: Parameter], with values: [String: Tensor], strict: Bool) throws {
         var problems = ParameterUpdateError(missing: [], unexpected: [], mismatched: [])
         for (path, tensor) in values {
             guard let parameter = own[path] else { problems.unexpected.append(path); continue }

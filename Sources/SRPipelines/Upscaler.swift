@@ -46,10 +46,7 @@ extension SR3Upscaler: Upscaler {
 extension StableSRUpscaler: Upscaler {
     public func outputSize(width: Int, height: Int) -> (width: Int, height: Int) { geometry(width: width, height: height).output }
     public var maximumBatch: Int { 1 }
-    public var summary: String {
-        let s = settings
-        return "\(s.sampler.rawValue) \(s.steps) steps, w \(s.decoderWeight), color fix \(s.colorCorrection.rawValue), start from \(s.start.rawValue), latent tile \(s.latentTile)/\(s.latentTileOverlap)"
-    }
+    public var summary: String { settings.summary }
     public func upscale(_ images: [Image], seeds: [UInt64], progress: DiffusionSampling.Progress?) throws -> [Image] {
         precondition(images.count == seeds.count, "one seed per image")
         return try zip(images, seeds).map { try upscale($0, seed: $1, progress: progress) }

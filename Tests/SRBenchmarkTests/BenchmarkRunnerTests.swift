@@ -156,7 +156,10 @@ struct StableSRBenchmarkTests {
         let column = try #require(results.methods.first)
         // The w = 1 column decoded the first column's latent (one memo entry) and equals a run of its own.
         #expect(runner.latentMemo.count == 1)
-        #expect(results.methods[1].detail.contains("w 1.0") && !column.detail.contains("w 1.0"))
+        // Each column's detail names the settings it ran with, the recorded ones resolved (the model
+        // records one step and no w: the reference's w 0.5 and AdaIN apply).
+        #expect(results.methods[1].detail.contains("ddpm 1 steps, w 1.0, color fix adain"), "\(results.methods[1].detail)")
+        #expect(column.detail.contains("ddpm 1 steps, w 0.5, color fix adain"), "\(column.detail)")
         let alone = try StableSRUpscaler(model: model, sampling: SamplingSettings(decoderWeight: 1), scale: 4, path: file)
             .upscale([suite.items[0].lowResolution], seeds: [SamplingSettings().seed(image: 0, sample: 0)]) { _, _ in true }[0]
         #expect(try Image(contentsOfFile: "\(dir)/cache/stablesr-w1/image0.png") == alone.quantized())

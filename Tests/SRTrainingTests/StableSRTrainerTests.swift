@@ -98,6 +98,12 @@ struct StableSRTrainerTests {
         #expect(stage1.stage == .encoder && stage1.timeAwareEncoder?.timeInput == true)
         let ablation = try StableSRTrainingConfiguration(contentsOfFile: configs + "/stablesr-x4-encoder-no-time.json")
         #expect(ablation.timeAwareEncoder?.timeInput == false && ablation.data == stage1.data && ablation.unet == stage1.unet)
+        // The ablation starts from the shipped model's prior, which fits its configuration.
+        let root = URL(fileURLWithPath: configs).deletingLastPathComponent().path
+        #expect(ablation.initializeFrom == "Models/stablesr-x4.safetensors")
+        var expected = LatentPriorDescription(ablation)
+        expected.unet.sembChannels = 0
+        #expect(try LatentPriorDescription.read(contentsOfFile: root + "/" + ablation.initializeFrom!).0 == expected)
         let stage2 = try StableSRTrainingConfiguration(contentsOfFile: configs + "/stablesr-x4-cfw.json")
         #expect(stage2.stage == .cfw && stage2.cfw != nil && stage2.initializeFrom == stage1.output + "/model.safetensors")
     }
@@ -186,6 +192,21 @@ struct StableSRTrainerTests {
         for i in lr.pixels.indices { lr.pixels[i] = Float(i % 7) / 7 }
         let sr = try StableSRUpscaler(model: model).upscale(lr, seed: 1)
         #expect(sr.width == 32 && sr.height == 48)
+
+        // Stage 1 can start from that model file alone (as from a shipped model): its U-Net without
+        // SPADE and its context are the prior, the SPADE layers and the encoder start fresh.
+        // The export stores the EMA weights in fp16, so the prior comes back within one fp16 step.
+        let (fromModel, modelWeights) = try LatentPriorDescription.read(contentsOfFile: dir + "/b/model.safetensors")
+        #expect(fromModel == (try LatentPriorDescription.read(contentsOfFile: prior)).0)
+        #expect(Set(modelWeights.keys) == Set(priorWeights.keys))
+        func worstStep(_ a: [Float], _ b: [Float]) -> Float {
+            zip(a, b).reduce(0) { Swift.max($0, abs($1.0 - $1.1) / Swift.max(abs($1.1) * 0x1p-10, 0x1p-24)) }
+        }
+        let worst = priorWeights.map { ($0.key, worstStep(modelWeights[$0.key]?.scalars ?? [], $0.value.scalars)) }.max { $0.1 < $1.1 }!
+        #expect(worst.1 <= 1, "\(worst.0) is off the prior by \(worst.1) fp16 steps")
+        let restarted = weights(try StableSRTrainer(configuration: try Self.setUpStage1(steps: 4, output: dir + "/d",
+                                                                                       prior: dir + "/b/model.safetensors")).denoiser)
+        #expect(restarted.allSatisfy { (modelWeights[$0.key]?.scalars ?? before[$0.key]) == $0.value }, "prior from the model, SPADE and encoder fresh")
 
         // Resume continues exactly.
         var part = try Self.setUpStage1(steps: 2, output: dir + "/c", prior: prior)

@@ -67,6 +67,13 @@ extension StableSRModel {
         return sharing
     }
 
+    /// The sampling settings recorded in a converted StableSR file, read from its header alone (nil
+    /// when the file is not one).
+    public static func recordedDefaults(ofFile path: String) -> StableSRSettings.Recorded? {
+        guard let json = try? SafeTensorsFile(contentsOfFile: path).metadata[StableSRFileDescription.metadataKey] else { return nil }
+        return try? JSONDecoder().decode(StableSRFileDescription.self, from: Data(json.utf8)).defaults
+    }
+
     /// Opens a converted StableSR file (`write(to:)`).
     public convenience init(contentsOfFile path: String) throws {
         let file = try SafeTensorsFile(contentsOfFile: path)
@@ -108,9 +115,9 @@ extension StableSRModel {
     /// Loads a module from the keys under `prefix` of a safetensors file, a tensor at a time, after
     /// checking every key and shape (`checkKeys`).
     static func loadSafeTensors(_ module: Module, file: SafeTensorsFile, prefix: String, part: String, path: String) throws {
-        let available = try checkKeys(of: module, shapes: file.entries.mapValues(\.shape), prefix: prefix, part: part, path: path)
+        let (available, parameters) = try checkKeys(of: module, shapes: file.entries.mapValues(\.shape), prefix: prefix, part: part, path: path)
         for name in available.sorted() {
-            try load(module, [name: try file.tensor(prefix + name)], part: part, path: path, strict: false)
+            try load(parameters, [name: try file.tensor(prefix + name)], part: part, path: path, strict: false)
         }
     }
 }

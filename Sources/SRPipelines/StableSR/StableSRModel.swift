@@ -70,15 +70,22 @@ public final class StableSRModel: @unchecked Sendable {
     /// Loads `module`'s parameters from `tensors` (this project's layout), naming the file and part;
     /// `strict: false` for a part of the parameters (shapes are still checked).
     static func load(_ module: Module, _ tensors: [String: Tensor], part: String, path: String, strict: Bool = true) throws {
-        do { try module.update(parameters: tensors, strict: strict) } catch let error as ParameterUpdateError {
+        try load(module.parameterDictionary(), tensors, part: part, path: path, strict: strict)
+    }
+
+    /// `load(_:_:part:path:strict:)` on a module's collected parameters (`parameterDictionary()`), for
+    /// loaders that set a module a piece at a time.
+    static func load(_ parameters: [String: Parameter], _ tensors: [String: Tensor], part: String, path: String, strict: Bool = true) throws {
+        do { try Module.update(parameters, with: tensors, strict: strict) } catch let error as ParameterUpdateError {
             throw LoadError("\(path): the \(part) does not match its configuration: \(error)")
         }
     }
 
     /// Checks a file's keys under `prefix` against `module` before anything is read: missing,
     /// unexpected and mismatched keys reported together. `shapes` are in this project's layout.
-    /// - Returns: the parameter names found (without the prefix).
-    static func checkKeys(of module: Module, shapes: [String: [Int]], prefix: String, part: String, path: String) throws -> Set<String> {
+    /// - Returns: the parameter names found (without the prefix) and the module's parameters by name.
+    static func checkKeys(of module: Module, shapes: [String: [Int]], prefix: String, part: String, path: String) throws
+        -> (names: Set<String>, parameters: [String: Parameter]) {
         let own = module.parameterDictionary()
         var available: [String: [Int]] = [:]
         for (key, shape) in shapes where key.hasPrefix(prefix) { available[String(key.dropFirst(prefix.count))] = shape }
@@ -92,7 +99,7 @@ public final class StableSRModel: @unchecked Sendable {
         guard problems.isEmpty else {
             throw LoadError("\(path): the \(part)\(prefix.isEmpty ? "" : " (\(prefix)*)") does not match its configuration: \(problems)")
         }
-        return Set(available.keys)
+        return (Set(available.keys), own)
     }
 
     /// Loads `module` from the tensors under `prefix` of a checkpoint (PyTorch layout, `shapes` as the
@@ -100,14 +107,14 @@ public final class StableSRModel: @unchecked Sendable {
     /// the peak memory is the model plus one block. Every key is checked first (`checkKeys`).
     static func loadStreaming(_ module: Module, from shapes: [String: [Int]], prefix: String, part: String, path: String,
                               read: (String) throws -> [String: Tensor]) throws {
-        let available = try checkKeys(of: module, shapes: shapes.mapValues(PyTorchLayout.importedShape), prefix: prefix,
-                                      part: part, path: path)
+        let (available, parameters) = try checkKeys(of: module, shapes: shapes.mapValues(PyTorchLayout.importedShape), prefix: prefix,
+                                                    part: part, path: path)
         let blocks = Set(available.map { name -> String in
             let parts = name.split(separator: ".")
             return parts.count > 2 ? parts.prefix(2).joined(separator: ".") + "." : name
         })
         for block in blocks.sorted() {
-            try load(module, PyTorchLayout.importedStateDictionary(try read(prefix + block), prefix: prefix), part: part, path: path,
+            try load(parameters, PyTorchLayout.importedStateDictionary(try read(prefix + block), prefix: prefix), part: part, path: path,
                      strict: false)
         }
     }

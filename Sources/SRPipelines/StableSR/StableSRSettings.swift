@@ -68,6 +68,11 @@ public struct StableSRSettings: Sendable, Equatable {
         }
     }
 
+    /// One line: "ddim 20 steps, w 0.5, color fix wavelet, start from condition, latent tile 16/8".
+    public var summary: String {
+        "\(sampler.rawValue) \(steps) steps, w \(decoderWeight), color fix \(colorCorrection.rawValue), start from \(start.rawValue), latent tile \(latentTile)/\(latentTileOverlap)"
+    }
+
     /// Checks the values; the message names the option.
     public func validate() throws {
         func check(_ condition: Bool, _ message: String) throws { if !condition { throw StableSRModel.LoadError(message) } }

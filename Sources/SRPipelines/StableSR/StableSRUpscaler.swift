@@ -102,14 +102,13 @@ public struct StableSRUpscaler {
             }
             result = sum / total
         }
-        var values = result.scalars
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        if let bad = result.scalars.firstIndex(where: { !$0.isFinite }) {
             guard !settings.rejectsNonFinite else {
                 throw StableSRModel.LoadError("sampling diverged: the decoded image has non-finite values (first at sample \(bad)); check the model's weights and settings")
             }
-            for i in values.indices where !values[i].isFinite { values[i] = 0 }
+            result = Tensor(shape: result.shape, values: result.scalars.map { $0.isFinite ? $0 : 0 })
         }
-        var pixels = Image(width: width, height: height, channels: 3, pixels: values.map { Swift.min(Swift.max(($0 + 1) / 2, 0), 1) })
+        var pixels = Image(signedTensor: result)
         if factor > settings.scale {
             let scaled = (width: Int(Double(width) * settings.scale / factor), height: Int(Double(height) * settings.scale / factor))
             pixels = pixels.resized(width: scaled.width, height: scaled.height, method: .torchBicubic).clipped(lower: 0, upper: 1)

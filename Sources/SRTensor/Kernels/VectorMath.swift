@@ -11,9 +11,20 @@
 enum VectorMath {
     /// a·b + c: one fused multiply-add where the build targets a CPU with FMA (`DIFFSR_FMA`, set by
     /// Package.swift), otherwise a multiply and an add (elsewhere `fmaf` would be a library call).
-    /// For `Float` and `SIMD8<Float>` alike.
+    /// Two concrete overloads, not one generic: a debug build compiles each file on its own, and
+    /// there a generic call from another file's kernel went through protocol witnesses per lane
+    /// group (most of a debug-build StableSR upscale's time).
     @inline(__always)
-    static func madd<T: MultiplyAddable>(_ a: T, _ b: T, _ c: T) -> T {
+    static func madd(_ a: Float, _ b: Float, _ c: Float) -> Float {
+        #if DIFFSR_FMA
+        return c.addingProduct(a, b)
+        #else
+        return a * b + c
+        #endif
+    }
+
+    @inline(__always)
+    static func madd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
         #if DIFFSR_FMA
         return c.addingProduct(a, b)
         #else
@@ -131,13 +142,3 @@ extension VectorMath {
         return s
     }
 }
-
-/// What `VectorMath.madd` needs: a product, a sum and a fused multiply-add.
-protocol MultiplyAddable {
-    static func * (lhs: Self, rhs: Self) -> Self
-    static func + (lhs: Self, rhs: Self) -> Self
-    func addingProduct(_ lhs: Self, _ rhs: Self) -> Self
-}
-
-extension Float: MultiplyAddable {}
-extension SIMD8: MultiplyAddable where Scalar == Float {}

@@ -2,6 +2,7 @@ import Foundation
 import SRCheckpoint
 import SRModels
 import SRNN
+import SRPipelines
 import SRTensor
 
 /// The trainable networks of a StableSR model trained here: the latent U-Net, the learned constant
@@ -66,9 +67,34 @@ public struct LatentPriorDescription: Codable, Sendable, Equatable {
         try SafeTensorsFile.write(weights, metadata: [Self.metadataKey: json], to: path)
     }
 
-    /// Reads a prior file: its description and weights.
+    /// The prior inside a StableSR model trained here: its U-Net without the SPADE layers (frozen in
+    /// stage 1, so they are the prior's weights, as stored: fp16 in the shipped file) and its context.
+    /// Lets stage 1 be retrained, or fine-tuned on other photos, from a shipped model alone.
+    init(model: StableSRModel, path: String) throws {
+        guard case .tiny(let tiny) = model.configuration.autoencoder else {
+            throw TrainingError.data("\(path): a StableSR model on the SD autoencoder; only models trained here (TAEF2) hold a prior to start from")
+        }
+        let c = model.configuration
+        unet = c.unet
+        unet.sembChannels = 0
+        contextLength = model.context.shape[1]
+        autoencoder = tiny
+        parameterization = c.parameterization
+        (linearStart, linearEnd, timesteps, latentScale) = (c.linearStart, c.linearEnd, c.timesteps, c.scaleFactor)
+    }
+
+    /// Reads a prior file, or the prior of a StableSR model file trained here (`init(model:path:)`):
+    /// its description and weights (`LatentDenoiser` keys).
     public static func read(contentsOfFile path: String) throws -> (LatentPriorDescription, [String: Tensor]) {
         let file = try SafeTensorsFile(contentsOfFile: path)
+        if file.metadata[ModelFamily.metadataKey] == ModelFamily.stablesr.rawValue {
+            let model = try StableSRModel(contentsOfFile: path)
+            var weights = ["context": model.context]
+            for (name, parameter) in model.unet.namedParameters() where !name.contains(".spade.") {
+                weights["model.diffusion_model." + name] = parameter.value
+            }
+            return (try LatentPriorDescription(model: model, path: path), weights)
+        }
         guard let json = file.metadata[metadataKey],
               let description = try? JSONDecoder().decode(LatentPriorDescription.self, from: Data(json.utf8)) else {
             throw TrainingError.data("\(path): not a latent prior written by stage prior (no readable \(metadataKey) metadata)")
