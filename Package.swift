@@ -91,8 +91,8 @@ let fmaCPUs: Set<String> = ["haswell", "broadwell", "skylake", "skylake-avx512",
                             "sapphirerapids", "alderlake", "znver1", "znver2", "znver3", "znver4", "x86-64-v3", "x86-64-v4"]
 
 /// The engine's hot loops (generic SIMD kernels, resampling, degradations, metrics) are optimized in
-/// debug builds too: unoptimized, their unspecialized generics run about 100× slower (one StableSR
-/// upscale of a 64² sample with the shipped model: measured 90 s in a plain debug build), which made
+/// debug builds too: unoptimized, their unspecialized generics are very slow (one StableSR upscale
+/// of the 64² sample with the shipped model: over 90 s in a plain debug build, 35 s so), which made
 /// `make test` slow and left shipped-model tests out of it. The other modules stay at `-Onone`, and
 /// `-O` keeps every precondition and overflow check. `DIFFSR_DEBUG_ONONE=1` builds them all unoptimized
 /// (for stepping through a kernel in a debugger).
