@@ -102,6 +102,12 @@ struct ModuleTests {
         try! layer.update(parameters: ["weight": Tensor(shape: [1, 2], values: [3, 3])])
         warm.update(from: layer, step: 0)   // decay min(0.999, 1/10) = 0.1
         #expect(warm.shadow["weight"]!.scalars.allSatisfy { abs($0 - (0.1 * 1 + 0.9 * 3)) < 1e-6 })
+        // A frozen parameter is not averaged: its shadow is its value, bit for bit.
+        _ = layer.freeze { _ in true }
+        let frozen = Tensor(shape: [1, 2], values: [0.1, 0.7])
+        try! layer.update(parameters: ["weight": frozen])
+        warm.update(from: layer, step: 500)
+        #expect(warm.shadow["weight"]!.scalars == frozen.scalars)
 
         #expect(LearningRateSchedule.warmup(warmupSteps: 10).rate(at: 5, base: 1) == 0.5)
         #expect(LearningRateSchedule.warmup(warmupSteps: 10).rate(at: 50, base: 1) == 1)

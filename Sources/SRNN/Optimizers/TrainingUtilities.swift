@@ -36,12 +36,14 @@ public struct ExponentialMovingAverage: Sendable {
 
     /// Moves the average towards the model's current parameters. With `step` (the number of
     /// optimizer updates so far) the decay warms up as min(decay, (1 + step)/(10 + step)), so the
-    /// average is not dominated by the initialization early in training.
+    /// average is not dominated by the initialization early in training. Frozen parameters are not
+    /// averaged: their shadow is their value (averaging a constant only cost time on every step and
+    /// moved it by float rounding, so an exported frozen prior was not bit-identical to the prior).
     public mutating func update(from model: Module, step: Int? = nil) {
         let decay = step.map { Swift.min(self.decay, Float(1 + $0) / Float(10 + $0)) } ?? self.decay
         withoutGradients {
             for (path, parameter) in model.namedParameters() {
-                guard let old = shadow[path] else { shadow[path] = parameter.value.detached; continue }
+                guard parameter.isTrainable, let old = shadow[path] else { shadow[path] = parameter.value.detached; continue }
                 shadow[path] = old * decay + parameter.value.detached * (1 - decay)
             }
         }
