@@ -84,6 +84,13 @@ open class Module: @unchecked Sendable {
     /// Total number of scalar parameters.
     public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.value.count } }
 
+    /// Drops the kernel layouts cached for the parameters (oneDNN reorders, Winograd-transformed
+    /// filters: `DerivedValueCache`), so that the memory serves another model; they are recomputed
+    /// on the next use. The values themselves are untouched.
+    public func releaseKernelLayouts() {
+        for (_, parameter) in namedParameters() { parameter.value.releaseDerivedValues() }
+    }
+
     /// Sets every parameter to zero (PyTorch's `zero_module`, used for layers a reference
     /// initializes at zero).
     public func zeroParameters() {

@@ -33,6 +33,10 @@ public struct Tensor: @unchecked Sendable {
     /// Whether the two tensors are views of the same storage (no copy between them).
     public func sharesStorage(with other: Tensor) -> Bool { storage === other.storage }
 
+    /// Drops the values derived from this tensor's contents (kernel layouts of a weight, counted by
+    /// `DerivedValueCache`); they are recomputed, and cached again if the budget allows, on next use.
+    public func releaseDerivedValues() { storage.invalidateDerivedValues() }
+
     /// A tensor with the given shape and row-major values.
     public init(shape: [Int], values: [Float]) {
         precondition(shape.reduce(1, *) == values.count,

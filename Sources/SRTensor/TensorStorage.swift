@@ -4,6 +4,10 @@ import Foundation
 /// glibc's `mallopt` (malloc.h is not part of the Glibc module).
 @_silgen_name("mallopt")
 private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+
+/// glibc's `malloc_trim`: returns free heap pages to the system (from every arena, not only the top).
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
 #endif
 
 /// The heap buffer behind a `Tensor`: 64-byte aligned Float32 samples (for SIMD and oneDNN).
@@ -24,7 +28,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// page-faults each multi-megabyte buffer again: measured ~5% of a residual block's time).
     private static let allocatorTuned: Bool = {
         #if os(Linux)
-        _ = glibcMallopt(-3, 256 << 20)   // M_MMAP_THRESHOLD
+        _ = glibcMallopt(-3, TensorMemory.keptBufferLimit)   // M_MMAP_THRESHOLD
         _ = glibcMallopt(-1, 1 << 30)     // M_TRIM_THRESHOLD
         #endif
         return true
@@ -32,6 +36,8 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// The block behind `pointer`.
     private let block: AlignedBlock
+    /// The `TensorMemory.measure` scope this storage is counted in.
+    private let memoryScope: TensorMemory.Scope?
 
     /// Uninitialized storage for `count` floats.
     init(uninitializedCount count: Int) {
@@ -39,6 +45,7 @@ public final class TensorStorage: @unchecked Sendable {
         self.count = count
         block = AlignedBlock(byteCount: max(count, 1) * MemoryLayout<Float>.stride)
         pointer = block.pointer.bindMemory(to: Float.self, capacity: max(count, 1))
+        memoryScope = TensorMemory.allocated(count * MemoryLayout<Float>.stride)
     }
 
     convenience init(repeating value: Float, count: Int) {
@@ -53,6 +60,7 @@ public final class TensorStorage: @unchecked Sendable {
 
     deinit {
         DerivedValueCache.release(derivedBytes)
+        TensorMemory.released(count * MemoryLayout<Float>.stride, scope: memoryScope)
         block.release()
     }
 
@@ -65,12 +73,15 @@ public final class TensorStorage: @unchecked Sendable {
         if let cached = derived[key] as? T { return cached }
         let value = make()
         let bytes = (value as? SizedDerivedValue)?.byteCount ?? 0
-        if DerivedValueCache.reserve(bytes) {
+        if DerivedValueCache.admitting, DerivedValueCache.reserve(bytes) {
             derived[key] = value
             derivedBytes += bytes
         }
         return value
     }
+
+    /// How many values are cached.
+    var derivedValueCount: Int { lock.lock(); defer { lock.unlock() }; return derived.count }
 
     /// Whether a value is cached under `key`.
     public func hasDerivedValue(key: String) -> Bool {
@@ -79,13 +90,109 @@ public final class TensorStorage: @unchecked Sendable {
         return derived[key] != nil
     }
 
-    /// Forgets every derived value (called before the contents are mutated).
+    /// Forgets every derived value (called before the contents are mutated, and to hand a
+    /// model's cached kernel layouts back when another model needs the memory).
     func invalidateDerivedValues() {
         lock.lock()
         derived.removeAll()
         DerivedValueCache.release(derivedBytes)
         derivedBytes = 0
         lock.unlock()
+    }
+}
+
+/// Bytes held by tensor storage (every `Tensor`'s samples, weights included; not the derived
+/// kernel layouts, which `DerivedValueCache` counts, nor kernels' scratch memory): process-wide,
+/// with the most held at once since the last `resetPeak()`, and per scope with `measure`, which
+/// counts only the storage allocated inside its body (on the calling task), so its result does not
+/// depend on other work in the process. A deterministic measure of a computation's activation
+/// memory, unlike the resident set (which also holds freed heap pages).
+public enum TensorMemory {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var live = 0
+    nonisolated(unsafe) private static var peak = 0
+    /// The innermost `measure` scope of the calling task.
+    @TaskLocal static var scope: Scope?
+
+    /// The live and peak bytes of the storage allocated inside one `measure` (and its nested scopes).
+    final class Scope: @unchecked Sendable {
+        let parent: Scope?
+        private let lock = NSLock()
+        private var live = 0
+        private(set) var peak = 0
+        init(parent: Scope?) { self.parent = parent }
+        func change(_ bytes: Int) {
+            lock.lock()
+            live += bytes
+            if live > peak { peak = live }
+            lock.unlock()
+            parent?.change(bytes)
+        }
+        var peakBytes: Int { lock.lock(); defer { lock.unlock() }; return peak }
+    }
+
+    /// Bytes held now, process-wide.
+    public static var liveBytes: Int { lock.lock(); defer { lock.unlock() }; return live }
+
+    /// The most bytes held at once process-wide since the last `resetPeak()` (or the process start).
+    public static var peakBytes: Int { lock.lock(); defer { lock.unlock() }; return peak }
+
+    /// Starts a new process-wide peak from the bytes held now.
+    public static func resetPeak() { lock.lock(); peak = live; lock.unlock() }
+
+    /// Runs `body` and returns the most bytes that storage allocated inside it held at once (freed
+    /// storage allocated before it does not count against it, nor does other tasks' work).
+    public static func measure<R>(_ body: () throws -> R) rethrows -> (result: R, peakBytes: Int) {
+        let scope = Scope(parent: TensorMemory.scope)
+        let result = try $scope.withValue(scope, operation: body)
+        return (result, scope.peakBytes)
+    }
+
+    /// Returns the heap's free pages to the system. The allocator is tuned to keep freed buffers
+    /// (so a model's per-step tensors reuse warm pages); after handing a large cache back, e.g. a
+    /// model's kernel layouts before another model's phase, those pages would otherwise stay
+    /// resident while the next phase maps new ones.
+    public static func returnFreedPages() {
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
+    }
+
+    /// Buffers below this size come from the heap and are kept there when freed (M_MMAP_THRESHOLD).
+    static let keptBufferLimit: Int32 = 256 << 20
+
+    /// Runs `body` with buffers from 16 MiB on mapped fresh and unmapped when freed, then returns
+    /// the heap's free pages (`returnFreedPages`): for a one-shot phase on a large image under a
+    /// memory budget, where buffers kept in the heap fragment it and hold resident memory that no
+    /// tensor owns (measured: the CFW decoder on an 832² tile peaked 730 MiB above its tensors with
+    /// the default, 70 MiB with this), at the cost of faulting its pages in anew.
+    public static func withFreshPages<R>(_ body: () throws -> R) rethrows -> R {
+        #if os(Linux)
+        _ = glibcMallopt(-3, 16 << 20)
+        defer {
+            _ = glibcMallopt(-3, keptBufferLimit)
+            returnFreedPages()
+        }
+        #endif
+        return try body()
+    }
+
+    /// Counts an allocation; returns the scope it was counted in.
+    static func allocated(_ bytes: Int) -> Scope? {
+        lock.lock()
+        live += bytes
+        if live > peak { peak = live }
+        lock.unlock()
+        let scope = scope
+        scope?.change(bytes)
+        return scope
+    }
+
+    static func released(_ bytes: Int, scope: Scope?) {
+        lock.lock()
+        live -= bytes
+        lock.unlock()
+        scope?.change(-bytes)
     }
 }
 
@@ -143,6 +250,17 @@ public enum DerivedValueCache {
 
     /// Bytes now held by cached values.
     public static var bytesInUse: Int { lock.lock(); defer { lock.unlock() }; return used }
+
+    /// Whether new values are kept (false inside `withoutAdmission`; values already cached are
+    /// still used).
+    @TaskLocal public static var admitting = true
+
+    /// Runs `body` without caching new derived values: for one-shot work on large images (an
+    /// autoencoder pass over a big tile), where transforming a filter costs nothing next to the
+    /// convolution it serves, and a cached layout would only hold memory that the next phase needs.
+    public static func withoutAdmission<R>(_ body: () throws -> R) rethrows -> R {
+        try $admitting.withValue(false, operation: body)
+    }
 
     /// Whether `bytes` more would fit the budget now.
     public static func hasRoom(_ bytes: Int) -> Bool {

@@ -16,9 +16,12 @@ struct BenchStableSR: ParsableCommand {
             timed once without a warm-up run, as a user's first image. The networks are those of the released model (--model-config and
             --cfw-config take the reference YAMLs of other sizes), with PyTorch's default initialization and a
             random text context. Tools/bench/compare_stablesr.sh runs the reference's own modules beside it.
+            --part profile: the memory profile the upscaler plans with (StableSRMemoryProfile). --memory-budget
+            plans the pipeline within a budget as `diffsr upscale` does (default here: none, the reference's tiles);
+            every part reports the peak of tensor bytes (TensorMemory) beside the peak resident set.
             """)
 
-    @Option(help: "unet or pipeline.")
+    @Option(help: "unet, encode, decode, pipeline or profile.")
     var part: Part = .unet
 
     @Option(help: "Latent side for --part unet.")
@@ -36,6 +39,12 @@ struct BenchStableSR: ParsableCommand {
     @Option(help: "CFW YAML (default: SD 2.1's autoencoder with CFW).")
     var cfwConfig: String?
 
+    @Option(help: "--part pipeline: memory budget (as diffsr upscale's; default none).")
+    var memoryBudget: MemoryBudget = .unlimited
+
+    @Option(help: "--part pipeline: pixel tile (default 1280).")
+    var pixelTile: Int?
+
     @Option(help: "Output: table or json (one line).")
     var format: BenchUNet.Format = .table
 
@@ -44,7 +53,7 @@ struct BenchStableSR: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
-    enum Part: String, ExpressibleByArgument, CaseIterable { case unet, encode, decode, pipeline }
+    enum Part: String, ExpressibleByArgument, CaseIterable { case unet, encode, decode, pipeline, profile }
 
     func run() throws {
         compute.apply()
@@ -54,11 +63,13 @@ struct BenchStableSR: ParsableCommand {
             var generator = TorchGenerator(seed: 0)
             var weights = SplitMix(state: 0)   // PyTorch's default initialization, drawn fast
             let built = Date()
-            let usesUNet = part == .unet || part == .pipeline
+            let usesUNet = part == .unet || part == .pipeline || part == .profile
             let unet = usesUNet ? try StableSRUNet(configuration: c.unet, using: &weights) : nil
             let encoder = usesUNet ? try TimeAwareEncoder(configuration: c.encoder, using: &weights) : nil
             let context = Tensor.randomNormal([1, 77, c.unet.contextDim], using: &generator)
             var name = "", milliseconds = 0.0, runs = 0
+            let heldBefore = TensorMemory.liveBytes   // the weights (and inputs made so far)
+            TensorMemory.resetPeak()
             var parameters = (unet?.parameterCount ?? 0) + (encoder?.parameterCount ?? 0)
             switch part {
             case .unet:
@@ -94,7 +105,7 @@ struct BenchStableSR: ParsableCommand {
                 let begin = Date()
                 call()
                 (name, milliseconds, runs) = ("stablesr cfw-\(part.rawValue) pixels=\(side)", Date().timeIntervalSince(begin) * 1000, 1)
-            case .pipeline:
+            case .pipeline, .profile:
                 let (unet, encoder) = (unet!, encoder!)
                 let firstStage = try c.autoencoder.make(fusion: false, using: &weights)
                 let cfw = try KLAutoencoder(configuration: cfwConfiguration, fusion: true, using: &weights)
@@ -103,24 +114,39 @@ struct BenchStableSR: ParsableCommand {
                                           firstStage: firstStage, cfw: cfw, context: context, defaults: StableSRSettings.Recorded())
                 let image = Image(width: input, height: input, channels: 3,
                                   pixels: (0..<(input * input * 3)).map { _ in generator.uniformFloat() })
+                if part == .profile {
+                    let begin = Date()
+                    let p = model.memoryProfile
+                    print(String(format: "memory profile: autoencoder %.0f B/pixel (features %.0f), sampling %.0f B/latent pixel; weights %@",
+                                 p.autoencoderBytesPerPixel, p.featureBytesPerPixel, p.samplingBytesPerLatentPixel,
+                                 StableSRMemoryPlan.formatBytes(TensorMemory.liveBytes)))
+                    (name, milliseconds, runs) = ("stablesr memory profile", Date().timeIntervalSince(begin) * 1000, 1)
+                    break
+                }
                 var settings = StableSRSettings()
                 settings.rejectsNonFinite = false   // random weights may diverge; the time is what counts
                 settings.steps = steps
+                if let pixelTile { settings.pixelTile = pixelTile; settings.pixelTileStride = min(settings.pixelTileStride, pixelTile) }
+                settings.memoryBudget = try memoryBudget.bytes()
+                let upscaler = StableSRUpscaler(model: model, settings: settings)
+                let padded = upscaler.paddedSize(width: input, height: input)
+                if let plan = try upscaler.memoryPlan(paddedHeight: padded.height, paddedWidth: padded.width) { print("plan: \(plan.summary)") }
                 let begin = Date()
-                _ = try StableSRUpscaler(model: model, settings: settings).upscale(image, seed: 0)
+                _ = try upscaler.upscale(image, seed: 0)
                 (name, milliseconds, runs) = ("stablesr pipeline input=\(input) steps=\(steps)", Date().timeIntervalSince(begin) * 1000, 1)
             }
             let setup = Date().timeIntervalSince(built)
+            let tensorPeak = Double(TensorMemory.peakBytes) / 1048576, weightsHeld = Double(heldBefore) / 1048576
             var usage = rusage()
             getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
             let peak: Double? = usage.ru_maxrss > 0 ? Double(usage.ru_maxrss) / 1024 : nil   // kilobytes on Linux
             if format == .json {
                 print("{\"name\": \(EvaluationReport.jsonString(name)), \"parameters\": \(parameters), \"threads\": \(Parallelism.threadCount), "
                       + "\"backend\": \"diffsr\", \"median_ms\": \(String(format: "%.1f", milliseconds)), \"runs\": \(runs), "
-                      + "\"peak_rss_mb\": \(peak.map { String(format: "%.0f", $0) } ?? "null")}")
+                      + "\"peak_tensor_mb\": \(String(format: "%.0f", tensorPeak)), \"peak_rss_mb\": \(peak.map { String(format: "%.0f", $0) } ?? "null")}")
             } else {
-                print(String(format: "%@: %d parameters, %d threads, median %.1f ms over %d runs (%.0f s with set-up), peak RSS %@", name, parameters,
-                             Parallelism.threadCount, milliseconds, runs, setup, peak.map { String(format: "%.0f MiB", $0) } ?? "?"))
+                print(String(format: "%@: %d parameters, %d threads, median %.1f ms over %d runs (%.0f s with set-up), peak tensors %.0f MiB (%.0f MiB before the call), peak RSS %@", name, parameters,
+                             Parallelism.threadCount, milliseconds, runs, setup, tensorPeak, weightsHeld, peak.map { String(format: "%.0f MiB", $0) } ?? "?"))
             }
         }
     }

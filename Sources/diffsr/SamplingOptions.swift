@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiffusionSR
+import Foundation
 
 extension SR3Upscaler.SamplerKind: ExpressibleByArgument {}
 extension ColorCorrection: ExpressibleByArgument {}
@@ -77,6 +78,12 @@ struct StableSROptions: ParsableArguments {
     @Option(help: "StableSR: pixel tile stride (default 1000).")
     var pixelTileStride: Int?
 
+    @Option(help: "StableSR: memory the upscale may hold at its peak, e.g. 8GiB or 6000MiB; 'auto' (default): what is resident now plus 80% of the available memory; 'none': no planning. Within it the reference's pixel tile is kept when it fits, else a smaller one is chosen, the U-Net's cached kernel layouts are handed back between phases, or the weight cache shrinks (--verbose prints the choice); a budget that cannot be met is an error.")
+    var memoryBudget: MemoryBudget = .automatic
+
+    @Flag(help: "Print each image's memory plan (StableSR).")
+    var verbose = false
+
     func validate() throws {
         if let decW, !(0...1).contains(decW) { throw ValidationError("--dec-w must be in [0, 1], got \(decW)") }
         if let inputSize, inputSize < 8 || inputSize % 8 != 0 { throw ValidationError("--input-size must be a positive multiple of 8") }
@@ -105,7 +112,55 @@ struct StableSROptions: ParsableArguments {
         (s.latentTile, s.latentTileOverlap) = (tile / 8, overlap / 8)
         if let pixelTile { s.pixelTile = pixelTile }
         if let pixelTileStride { s.pixelTileStride = pixelTileStride }
+        s.memoryBudget = try memoryBudget.bytes()
         try s.validate()
         return s
+    }
+}
+
+
+/// `--memory-budget`: a size (`8GiB`, `6000MiB`, `8G`, `512M`, bytes), `auto` or `none`.
+enum MemoryBudget: ExpressibleByArgument, Equatable {
+    case automatic, unlimited
+    case bytes(Int)
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        switch text {
+        case "auto": self = .automatic
+        case "none": self = .unlimited
+        default:
+            let units: [(String, Int)] = [("gib", 1 << 30), ("mib", 1 << 20), ("kib", 1 << 10), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10), ("b", 1)]
+            var number = text, multiplier = 1
+            if let (suffix, value) = units.first(where: { text.hasSuffix($0.0) }) {
+                number = String(text.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces)
+                multiplier = value
+            }
+            guard let value = Double(number), value.isFinite, value > 0, value * Double(multiplier) < 1e15 else { return nil }
+            self = .bytes(Int(value * Double(multiplier)))
+        }
+    }
+
+    static var defaultValueDescription: String { "auto" }
+
+    /// Bytes, or nil for no planning; `auto` reads the available memory (`/proc/meminfo`).
+    func bytes() throws -> Int? {
+        switch self {
+        case .unlimited: return nil
+        case .bytes(let value): return value
+        case .automatic:
+            guard let available = MemoryBudget.availableBytes() else { return nil }
+            return TensorMemory.liveBytes + available * 4 / 5
+        }
+    }
+
+    /// `MemAvailable` of `/proc/meminfo` (nil where there is none).
+    static func availableBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 2, let kilobytes = Int(fields[1]) { return kilobytes * 1024 }
+        }
+        return nil
     }
 }

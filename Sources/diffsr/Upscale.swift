@@ -97,6 +97,14 @@ struct Upscale: ParsableCommand {
                 }
                 index += group.count
                 let label = ImageSet.stem(group[0].file) + (group.count > 1 ? " +\(group.count - 1)" : "")
+                if let stableSRUpscaler = upscaler as? StableSRUpscaler {
+                    let size = stableSRUpscaler.paddedSize(width: group[0].image.width, height: group[0].image.height)
+                    if let plan = try stableSRUpscaler.memoryPlan(paddedHeight: size.height, paddedWidth: size.width),
+                       stableSR.verbose || plan.pixelTile != stableSRUpscaler.settings.pixelTile || plan.releasesSamplingLayouts
+                        || plan.weightCacheBytes != nil {
+                        printError("\(label): memory budget \(StableSRMemoryPlan.formatBytes(stableSRUpscaler.settings.memoryBudget!)): \(plan.summary)")
+                    }
+                }
                 var bar: ProgressBar? = nil
                 let results = try upscaler.upscale(group.map(\.image), seeds: group.map { seed &+ UInt64($0.index) }) { done, total in
                     if bar == nil || done == 1 && bar!.done > 0 { bar = ProgressBar(label: label, total: total) }

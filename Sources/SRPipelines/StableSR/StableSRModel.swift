@@ -55,6 +55,9 @@ public final class StableSRModel: @unchecked Sendable {
         return !encoder.isEmpty && encoder.allSatisfy { first[$0.path]?.value.sharesStorage(with: $0.parameter.value) == true }
     }()
 
+    /// What an upscale holds beyond the weights, per pixel (measured on first use, about a second).
+    public private(set) lazy var memoryProfile: StableSRMemoryProfile = StableSRMemoryProfile.measure(self)
+
     /// The state-dict prefixes of the released checkpoint.
     static let unetPrefix = "model.diffusion_model.", encoderPrefix = "structcond_stage_model.",
                firstStagePrefix = "first_stage_model.", textPrefix = "cond_stage_model.model.", cfwPrefix = "cfw."

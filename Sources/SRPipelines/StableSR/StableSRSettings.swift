@@ -50,6 +50,11 @@ public struct StableSRSettings: Sendable, Equatable {
     /// Pixel tiles for inputs larger than `pixelTile` on a side (`--vqgantile_size`, `--vqgantile_stride`).
     public var pixelTile: Int = 1280
     public var pixelTileStride: Int = 1000
+    /// Bytes the upscale may hold at its peak (nil: no planning, the tiles as set). With a budget,
+    /// `StableSRMemoryPlan` keeps the reference's pixel tile when it fits and otherwise picks a
+    /// smaller one, hands the U-Net's cached kernel layouts back before decoding, or shrinks the
+    /// weight cache.
+    public var memoryBudget: Int?
     /// A result with NaN or infinite values is an error (true) or written with them as 0 (false:
     /// benchmarks of random weights).
     public var rejectsNonFinite = true

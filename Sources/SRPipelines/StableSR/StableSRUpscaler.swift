@@ -72,29 +72,42 @@ public struct StableSRUpscaler {
     /// Upscales one RGB image; `seed` seeds the reference-order random stream (reseeded per pixel tile).
     /// - Returns: the result, quantized to 8 bits as the reference writes it.
     public func upscale(_ image: Image, seed: UInt64, progress: DiffusionSampling.Progress? = nil) throws -> Image {
+        try upscale(image, seed: seed, plan: nil, progress: progress)
+    }
+
+    /// `upscale` with a memory plan given (nil: planned here from `settings.memoryBudget`, if set).
+    func upscale(_ image: Image, seed: UInt64, plan given: StableSRMemoryPlan?, progress: DiffusionSampling.Progress? = nil) throws -> Image {
         precondition(image.channels == 3, "StableSR upscales RGB images")
         try settings.validate()
         let (up, factor, output) = geometry(width: image.width, height: image.height)
         let signed = Image(width: image.width, height: image.height, channels: 3, pixels: image.pixels.map { $0 * 2 - 1 })
         let upsampled = signed.resized(width: up.width, height: up.height, method: .torchBicubic).clipped(lower: -1, upper: 1)
         var input = Tensor(shape: [1, up.height, up.width, 3], values: upsampled.pixels)
-        if up.height % 32 != 0 || up.width % 32 != 0 {
-            let padHeight = (up.height / 32 + 1) * 32 - up.height, padWidth = (up.width / 32 + 1) * 32 - up.width
+        let padded = paddedSize(width: image.width, height: image.height)
+        if padded != up {
+            let padHeight = padded.height - up.height, padWidth = padded.width - up.width
             let reflects = padHeight < up.height && padWidth < up.width
             input = input.padded(top: 0, bottom: padHeight, left: 0, right: padWidth, mode: reflects ? .reflect : .zero)
         }
         let (height, width) = (input.shape[1], input.shape[2])
-        let tiles = pixelTiles(height: height, width: width)
+        let plan = try given ?? memoryPlan(paddedHeight: height, paddedWidth: width)
+        if let cache = plan?.weightCacheBytes, cache < DerivedValueCache.budget {
+            DerivedValueCache.budget = cache
+            if DerivedValueCache.bytesInUse > cache { releaseSamplingLayouts() }
+        }
+        let releasing = plan?.releasesSamplingLayouts ?? false
+        let tiles = pixelTiles(height: height, width: width, tile: plan?.pixelTile ?? settings.pixelTile,
+                               stride: plan?.pixelTileStride ?? settings.pixelTileStride)
         let stepsPerTile = settings.steps
         var result: Tensor
         if tiles.count == 1 {
-            result = try sample(input, seed: seed) { done, _ in progress?(done, stepsPerTile) ?? true }
+            result = try sample(input, seed: seed, releasingLayouts: releasing) { done, _ in progress?(done, stepsPerTile) ?? true }
         } else {
             var sum = Tensor.zeros([1, height, width, 3]), total = Tensor.zeros([1, height, width, 1])
-            let window = TiledDenoiser(size: settings.pixelTile, overlap: 0, window: .stableSR)
+            let window = TiledDenoiser(size: tiles[0].height, overlap: 0, window: .stableSR)
                 .weights(height: tiles[0].height, width: tiles[0].width)
             for (i, tile) in tiles.enumerated() {
-                let out = try sample(input.cropped(to: tile), seed: seed) { done, _ in
+                let out = try sample(input.cropped(to: tile), seed: seed, releasingLayouts: releasing) { done, _ in
                     progress?(i * stepsPerTile + done, tiles.count * stepsPerTile) ?? true
                 }
                 sum = sum.adding(out * window, atY: tile.y, x: tile.x)
@@ -118,29 +131,67 @@ public struct StableSRUpscaler {
                      pixels: cropped.pixels.map { Float(UInt8(Swift.min(Swift.max($0 * 255, 0), 255))) / 255 })
     }
 
-    /// `ImageSpliterTh`'s tiles of a padded input, width outer and height inner.
+    /// The padded size of the input for an LR of `width` × `height` (the bicubic ×s, then up to the
+    /// next multiple of 32).
+    public func paddedSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        let up = geometry(width: width, height: height).upsampled
+        func padded(_ n: Int) -> Int { n % 32 == 0 ? n : (n / 32 + 1) * 32 }
+        return up.height % 32 == 0 && up.width % 32 == 0 ? up : (padded(up.width), padded(up.height))
+    }
+
+    /// How an input of this padded size keeps within `settings.memoryBudget` (nil without a budget);
+    /// measures the model's memory profile on first use.
+    public func memoryPlan(paddedHeight height: Int, paddedWidth width: Int) throws -> StableSRMemoryPlan? {
+        guard let budget = settings.memoryBudget else { return nil }
+        return try StableSRMemoryPlan.plan(height: height, width: width, settings: settings, profile: model.memoryProfile,
+                                           latentChannels: model.configuration.autoencoder.latentChannels, budget: budget,
+                                           resident: TensorMemory.liveBytes,
+                                           weightCache: Swift.min(DerivedValueCache.budget, model.memoryProfile.kernelLayoutBytes))
+    }
+
+    /// Hands the denoiser's cached kernel layouts back (`Module.releaseKernelLayouts`) and their
+    /// pages to the system.
+    func releaseSamplingLayouts() {
+        model.unet.releaseKernelLayouts()
+        model.encoder.releaseKernelLayouts()
+        TensorMemory.returnFreedPages()
+    }
+
+    /// `ImageSpliterTh`'s tiles of a padded input at the settings' tile and stride.
     func pixelTiles(height: Int, width: Int) -> [DenoisingStep.Region] {
+        pixelTiles(height: height, width: width, tile: settings.pixelTile, stride: settings.pixelTileStride)
+    }
+
+    /// `ImageSpliterTh`'s tiles of a padded input, width outer and height inner.
+    func pixelTiles(height: Int, width: Int, tile: Int, stride tileStride: Int) -> [DenoisingStep.Region] {
         func starts(_ length: Int) -> [Int] {
-            if length <= settings.pixelTile { return [0] }
+            if length <= tile { return [0] }
             var seen = Set<Int>(), out: [Int] = []
-            for start in stride(from: 0, to: length, by: settings.pixelTileStride) {
-                let s = start + settings.pixelTile > length ? length - settings.pixelTile : start
+            for start in stride(from: 0, to: length, by: tileStride) {
+                let s = start + tile > length ? length - tile : start
                 if seen.insert(s).inserted { out.append(s) }
             }
             return out
         }
-        let tileHeight = Swift.min(settings.pixelTile, height), tileWidth = Swift.min(settings.pixelTile, width)
+        let tileHeight = Swift.min(tile, height), tileWidth = Swift.min(tile, width)
         return starts(width).flatMap { x in starts(height).map { y in DenoisingStep.Region(y: y, x: x, height: tileHeight, width: tileWidth) } }
     }
 
     /// The latent diffusion of one input (image or pixel tile) `[1, H, W, 3]` in [−1, 1], decoded,
     /// color-corrected, not clamped.
-    func sample(_ input: Tensor, seed: UInt64, progress: DiffusionSampling.Progress?) throws -> Tensor {
-        let (samples, features) = try memoizedLatentSample(input, seed: seed, progress: progress)
-        return try withTrainingMode(false) {
-            try withoutGradients {
-                let decoded = model.cfw.decode(samples / Float(model.configuration.scaleFactor), features: features,
-                                               fusionWeight: Float(settings.decoderWeight))
+    ///
+    /// The autoencoder's passes run without caching kernel layouts (`DerivedValueCache.withoutAdmission`):
+    /// on a tile of hundreds of thousands of pixels a filter's transform costs nothing next to its
+    /// convolution, and the cache is the denoiser's, which runs the same weights at every step.
+    /// `releasingLayouts` hands the denoiser's layouts back before decoding (a memory plan's choice).
+    func sample(_ input: Tensor, seed: UInt64, releasingLayouts: Bool = false, progress: DiffusionSampling.Progress?) throws -> Tensor {
+        let (samples, features) = try memoizedLatentSample(input, seed: seed, releasingLayouts: releasingLayouts, progress: progress)
+        return withTrainingMode(false) {
+            withoutGradients {
+                let decoded = autoencoderPhase(releasingLayouts) {
+                    model.cfw.decode(samples / Float(model.configuration.scaleFactor), features: features,
+                                     fusionWeight: Float(settings.decoderWeight))
+                }
                 guard settings.colorCorrection != .none else { return decoded }
                 let (h, w) = (decoded.shape[1], decoded.shape[2])
                 let corrected = settings.colorCorrection.corrected(Image(width: w, height: h, channels: 3, pixels: decoded.scalars),
@@ -150,16 +201,25 @@ public struct StableSRUpscaler {
         }
     }
 
+    /// An autoencoder pass: without caching kernel layouts, and under a memory plan that hands the
+    /// denoiser's back (`tight`) with fresh pages (`TensorMemory.withFreshPages`).
+    func autoencoderPhase<R>(_ tight: Bool, _ body: () -> R) -> R {
+        DerivedValueCache.withoutAdmission { tight ? TensorMemory.withFreshPages(body) : body() }
+    }
+
     /// `latentSample`, through `latentMemo` when one is attached.
-    func memoizedLatentSample(_ input: Tensor, seed: UInt64, progress: DiffusionSampling.Progress?) throws -> (latent: Tensor, features: [Tensor]) {
-        guard let (memo, model) = latentMemo else { return try latentSample(input, seed: seed, progress: progress) }
+    func memoizedLatentSample(_ input: Tensor, seed: UInt64, releasingLayouts: Bool = false,
+                              progress: DiffusionSampling.Progress?) throws -> (latent: Tensor, features: [Tensor]) {
+        guard let (memo, model) = latentMemo else {
+            return try latentSample(input, seed: seed, releasingLayouts: releasingLayouts, progress: progress)
+        }
         let key = LatentMemo.key(model: model, settings: settings, seed: seed, input: input)
         if let hit = memo.lookup(key, input: input) {
             _ = progress?(settings.steps, settings.steps)
             return hit
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let result = try latentSample(input, seed: seed, progress: progress)
+        let result = try latentSample(input, seed: seed, releasingLayouts: releasingLayouts, progress: progress)
         memo.store(key, input: input, latent: result.latent, features: result.features,
                    seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         return result
@@ -167,13 +227,16 @@ public struct StableSRUpscaler {
 
     /// The diffusion half of `sample`: the sampled latent (scaled by the model's scale factor, as
     /// the reference's `generate_vqgan_data.py` saves it) and the CFW encoder's features of `input`.
-    public func latentSample(_ input: Tensor, seed: UInt64, progress: DiffusionSampling.Progress? = nil) throws -> (latent: Tensor, features: [Tensor]) {
+    /// `releasingLayouts` (a memory plan's choice) hands the denoiser's kernel layouts back as soon
+    /// as the sampling ends, before the CFW encoder runs.
+    public func latentSample(_ input: Tensor, seed: UInt64, releasingLayouts: Bool = false,
+                             progress: DiffusionSampling.Progress? = nil) throws -> (latent: Tensor, features: [Tensor]) {
         var generator = TorchGenerator(seed: seed)
         let c = model.configuration
         let scaleFactor = Float(c.scaleFactor)
         return try withTrainingMode(false) {
             try withoutGradients {
-                let posterior = model.firstStage.encode(input)
+                let posterior = autoencoderPhase(releasingLayouts) { model.firstStage.encode(input) }
                 let latent = (posterior.isStochastic
                     ? posterior.sample(noise: Tensor.randomNormal(posterior.mean.shape, order: .nchw, using: &generator)) : posterior.mean) * scaleFactor
                 // `torch.randn_like(init_latent)`: the reference's input is a transposed view of an
@@ -195,7 +258,9 @@ public struct StableSRUpscaler {
                             return unet(tile, timesteps: timesteps, context: context, structure: features)
                         }
                     }, progress: progress)
-                let features = model.cfwEncoderIsFirstStages ? posterior.features : model.cfw.encode(input).features
+                if releasingLayouts { releaseSamplingLayouts() }
+                let features = model.cfwEncoderIsFirstStages ? posterior.features
+                    : autoencoderPhase(releasingLayouts) { model.cfw.encode(input).features }
                 return (samples, features)
             }
         }

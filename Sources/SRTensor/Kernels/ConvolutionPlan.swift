@@ -90,10 +90,13 @@ final class ConvolutionPlan: @unchecked Sendable {
         return r
     }
 
-    /// The weights (OHWI tensor storage) in layout `md`, cached on the storage until it changes.
-    private func weights(_ tensor: Tensor, in md: dnnl_memory_desc_t, role: String) -> UnsafeMutablePointer<Float> {
+    /// The weights (OHWI tensor storage) in layout `md`, cached on the storage until it changes,
+    /// passed to `body`. A reordered buffer that the cache does not keep (over its budget, or
+    /// outside admission) lives until `body` returns, no longer.
+    private func withWeights<R>(_ tensor: Tensor, in md: dnnl_memory_desc_t, role: String,
+                                _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         let user = geometry.userWeightsDescriptor
-        if OneDNN.equal(user, md) { return tensor.storage.pointer }
+        if OneDNN.equal(user, md) { return withExtendedLifetime(tensor) { body(tensor.storage.pointer) } }
         let key = "dnnl-\(role)-\(geometry)"
         let buffer = tensor.storage.derivedValue(key: key) { () -> OneDNN.ReorderedBuffer in
             let buffer = OneDNN.ReorderedBuffer(md: md)
@@ -103,22 +106,24 @@ final class ConvolutionPlan: @unchecked Sendable {
             dnnl_memory_destroy(to)
             return buffer
         }
-        return buffer.floats
+        return withExtendedLifetime(buffer) { body(buffer.floats) }
     }
 
     func runForward(input: Tensor, weights: Tensor, bias: Tensor?, output: UnsafeMutablePointer<Float>) {
-        let src = OneDNN.memory(geometry.sourceDescriptor, input.storage.pointer)
-        let w = OneDNN.memory(forwardWeights, self.weights(weights, in: forwardWeights, role: "forward"))
-        let dst = OneDNN.memory(geometry.destinationDescriptor, output)
-        var args: [(Int32, dnnl_memory_t)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DST, dst)]
-        var b: dnnl_memory_t? = nil
-        if let bias {
-            b = OneDNN.memory(geometry.biasDescriptor, bias.storage.pointer)
-            args.append((DNNL_ARG_BIAS, b!))
+        withWeights(weights, in: forwardWeights, role: "forward") { reordered in
+            let src = OneDNN.memory(geometry.sourceDescriptor, input.storage.pointer)
+            let w = OneDNN.memory(forwardWeights, reordered)
+            let dst = OneDNN.memory(geometry.destinationDescriptor, output)
+            var args: [(Int32, dnnl_memory_t)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DST, dst)]
+            var b: dnnl_memory_t? = nil
+            if let bias {
+                b = OneDNN.memory(geometry.biasDescriptor, bias.storage.pointer)
+                args.append((DNNL_ARG_BIAS, b!))
+            }
+            OneDNN.execute(forward, args)
+            for m in [src, w, dst] { dnnl_memory_destroy(m) }
+            if let b { dnnl_memory_destroy(b) }
         }
-        OneDNN.execute(forward, args)
-        for m in [src, w, dst] { dnnl_memory_destroy(m) }
-        if let b { dnnl_memory_destroy(b) }
     }
 
     private func backwardDataPrimitive() -> (pd: dnnl_primitive_desc_t, primitive: dnnl_primitive_t, weights: dnnl_memory_desc_t) {
@@ -164,11 +169,13 @@ final class ConvolutionPlan: @unchecked Sendable {
     /// d input = conv_backward_data(d output, weights).
     func runBackwardData(outputGradient: Tensor, weights: Tensor, inputGradient: UnsafeMutablePointer<Float>) {
         let b = backwardDataPrimitive()
-        let diffDst = OneDNN.memory(geometry.destinationDescriptor, outputGradient.storage.pointer)
-        let w = OneDNN.memory(b.weights, self.weights(weights, in: b.weights, role: "backward-data"))
-        let diffSrc = OneDNN.memory(geometry.sourceDescriptor, inputGradient)
-        OneDNN.execute(b.primitive, [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DIFF_SRC, diffSrc)])
-        for m in [diffDst, w, diffSrc] { dnnl_memory_destroy(m) }
+        withWeights(weights, in: b.weights, role: "backward-data") { reordered in
+            let diffDst = OneDNN.memory(geometry.destinationDescriptor, outputGradient.storage.pointer)
+            let w = OneDNN.memory(b.weights, reordered)
+            let diffSrc = OneDNN.memory(geometry.sourceDescriptor, inputGradient)
+            OneDNN.execute(b.primitive, [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DIFF_SRC, diffSrc)])
+            for m in [diffDst, w, diffSrc] { dnnl_memory_destroy(m) }
+        }
     }
 
     /// d weights (OHWI) and d bias from the input and d output.

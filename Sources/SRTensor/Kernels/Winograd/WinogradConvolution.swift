@@ -124,8 +124,10 @@ enum WinogradConvolution {
     /// out = conv(input, weights) + bias (+ addend) for an applicable geometry.
     static func forward(input: Tensor, weights: Tensor, terms: OutputTerms, geometry g: ConvolutionGeometry,
                         output: UnsafeMutablePointer<Float>) {
+        // Kept alive through `run`: filters the cache does not keep (over its budget, or outside
+        // admission) are freed when their last reference goes, which without this is `u.pointer`.
         let u = filters(weights, inputChannels: g.inputChannels, outputChannels: g.outputChannels)
-        run(input: input, filters: u.pointer, terms: terms, geometry: g, output: output)
+        withExtendedLifetime(u) { run(input: input, filters: u.pointer, terms: terms, geometry: g, output: output) }
     }
 
     /// The geometry of the backward-data pass of `g` as a convolution: the output gradient
@@ -150,7 +152,7 @@ enum WinogradConvolution {
                              inputGradient: UnsafeMutablePointer<Float>) {
         let t = backwardDataGeometry(g)!
         let u = filters(weights, inputChannels: g.inputChannels, outputChannels: g.outputChannels, transposed: true)
-        run(input: outputGradient, filters: u.pointer, terms: .none, geometry: t, output: inputGradient)
+        withExtendedLifetime(u) { run(input: outputGradient, filters: u.pointer, terms: .none, geometry: t, output: inputGradient) }
     }
 
     /// out = conv(input, U) + `terms` with filters already transformed and packed (`filters`, C × K for `g`).
