@@ -24,7 +24,8 @@ public struct BenchmarkRunner {
     public var niqe: NIQE?
     /// StableSR latents shared between columns of one model that differ only in w or the color
     /// fix (a w sweep samples each image once); their s/image adds back the reused sampling time.
-    public let latentMemo = LatentMemo()
+    /// Entries beyond its memory budget go to `<cacheFolder>/.latent-memo` for the run's duration.
+    public let latentMemo: LatentMemo
 
     /// Progress: method name, images done (0 when a method starts), images total; return false to cancel.
     public typealias Progress = (_ method: String, _ done: Int, _ total: Int) -> Bool
@@ -35,6 +36,7 @@ public struct BenchmarkRunner {
         self.cacheFolder = cacheFolder
         self.metrics = metrics
         self.niqe = niqe
+        latentMemo = LatentMemo(spillFolder: cacheFolder + "/.latent-memo")
     }
 
     public struct Cancelled: Error, CustomStringConvertible {

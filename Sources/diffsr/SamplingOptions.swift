@@ -79,7 +79,7 @@ struct StableSROptions: ParsableArguments {
     var pixelTileStride: Int?
 
     @Option(help: "StableSR: memory the upscale may hold at its peak, e.g. 8GiB or 6000MiB; 'auto' (default): what is resident now plus 80% of the available memory; 'none': no planning. Within it the reference's pixel tile is kept when it fits, else a smaller one is chosen, the U-Net's cached kernel layouts are handed back between phases, or the weight cache shrinks (--verbose prints the choice); a budget that cannot be met is an error.")
-    var memoryBudget: MemoryBudget = .automatic
+    var memoryBudget: MemoryBudget?
 
     @Flag(help: "Print each image's memory plan (StableSR).")
     var verbose = false
@@ -112,7 +112,7 @@ struct StableSROptions: ParsableArguments {
         (s.latentTile, s.latentTileOverlap) = (tile / 8, overlap / 8)
         if let pixelTile { s.pixelTile = pixelTile }
         if let pixelTileStride { s.pixelTileStride = pixelTileStride }
-        s.memoryBudget = try memoryBudget.bytes()
+        s.memoryBudget = try (memoryBudget ?? .automatic).bytes()
         try s.validate()
         return s
     }

@@ -71,6 +71,9 @@ struct Upscale: ParsableCommand {
             let upscaler: any Upscaler
             switch loaded {
             case .sr3(let modelFile):
+                if stableSR.memoryBudget != nil {
+                    throw CommandError("--memory-budget applies to StableSR models; an SR3 model's memory is bounded with --tile")
+                }
                 var sr3 = try SR3Upscaler(model: modelFile, settings: sampling.settings(seed: seed, samples: 1))
                 sr3.noiseOrder = rng == .torch ? .nchw : .natural
                 upscaler = sr3

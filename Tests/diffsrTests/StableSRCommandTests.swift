@@ -47,6 +47,10 @@ struct StableSRCommandTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/tiny.png"))
         let malformed = try CommandRunner.run(["upscale", Self.path("lr.png"), "--output", "\(dir)/bad.png", "--memory-budget", "8 gigs"] + model)
         #expect(malformed.status != 0 && malformed.stderr.contains("--memory-budget"), "\(malformed.stderr)")
+        let root = URL(fileURLWithPath: Fixtures.directory).deletingLastPathComponent().deletingLastPathComponent().path
+        let sr3 = try CommandRunner.run(["upscale", Self.path("lr.png"), "--output", "\(dir)/sr3.png", "--model", "regression",
+                                         "--memory-budget", "4GiB"], environment: ["DIFFSR_MODELS": root + "/Models"])
+        #expect(sr3.status != 0 && sr3.stderr.contains("--memory-budget applies to StableSR models"), "\(sr3.stderr)")
     }
 
     /// A 32² input at one step keeps it to seconds in the debug build of `make test` (the engine's

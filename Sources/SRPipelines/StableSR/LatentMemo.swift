@@ -6,7 +6,11 @@ import SRTensor
 /// once and decodes it at every w — the same outputs as sampling each column on its own, since the
 /// latent does not depend on w. An entry is keyed by the model (its file), the seed and the settings
 /// the latent depends on, and holds the input it was sampled from, compared in full on a hit.
-/// Entries are evicted oldest first beyond `byteBudget`.
+///
+/// Entries are kept in memory up to `byteBudget`; beyond it they go to files in `spillFolder`
+/// (when given; else they are not kept). A benchmark runs column by column, so a w sweep over a
+/// set reads every image's entry once per column, oldest first: evicting the oldest (as this did
+/// before) missed every entry of a set larger than the budget, and each column sampled again.
 ///
 /// Time: a hit costs only the decoding; `takeReusedSeconds()` returns the sampling seconds of the
 /// hits since the last call, so that a caller can report what the output costs on its own.
@@ -26,15 +30,36 @@ public final class LatentMemo: @unchecked Sendable {
         var bytes: Int { 4 * (input.count + latent.count + features.reduce(0) { $0 + $1.count }) }
     }
 
+    /// An entry in a file: the input, the latent and the features, as raw floats one after another.
+    struct Spilled {
+        var path: String
+        var inputCount: Int
+        var latentShape: [Int]
+        var featureShapes: [[Int]]
+        var seconds: Double
+    }
+
     private var entries: [Key: Entry] = [:]
-    private var order: [Key] = []
+    private var spilled: [Key: Spilled] = [:]
     private var bytes = 0
     private var reused = 0.0
     private let lock = NSLock()
     public let byteBudget: Int
+    public let spillFolder: String?
 
-    public init(byteBudget: Int = 512 << 20) {
+    /// - Parameters:
+    ///   - byteBudget: bytes of entries kept in memory.
+    ///   - spillFolder: where entries beyond the budget go (created when needed, removed with the memo).
+    public init(byteBudget: Int = 512 << 20, spillFolder: String? = nil) {
         self.byteBudget = byteBudget
+        self.spillFolder = spillFolder
+    }
+
+    deinit {
+        for entry in spilled.values { try? FileManager.default.removeItem(atPath: entry.path) }
+        if let spillFolder, (try? FileManager.default.contentsOfDirectory(atPath: spillFolder))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: spillFolder)
+        }
     }
 
     /// The key of `input` sampled by an upscaler of `model` with `settings` from `seed`.
@@ -48,23 +73,50 @@ public final class LatentMemo: @unchecked Sendable {
     func lookup(_ key: Key, input: Tensor) -> (latent: Tensor, features: [Tensor])? {
         lock.lock()
         defer { lock.unlock() }
-        guard let entry = entries[key], entry.input == input.scalars else { return nil }
+        if let entry = entries[key] {
+            guard entry.input == input.scalars else { return nil }
+            reused += entry.seconds
+            return (entry.latent, entry.features)
+        }
+        guard let entry = spilled[key], let data = FileManager.default.contents(atPath: entry.path) else { return nil }
+        var floats = [Float](repeating: 0, count: data.count / 4)
+        _ = floats.withUnsafeMutableBytes { data.copyBytes(to: $0) }
+        let shapes = [entry.latentShape] + entry.featureShapes
+        guard floats.count == entry.inputCount + shapes.reduce(0, { $0 + $1.reduce(1, *) }),
+              floats[0..<entry.inputCount].elementsEqual(input.scalars) else { return nil }
+        var offset = entry.inputCount
+        let tensors = shapes.map { shape -> Tensor in
+            let count = shape.reduce(1, *)
+            defer { offset += count }
+            return Tensor(shape: shape, values: Array(floats[offset..<(offset + count)]))
+        }
         reused += entry.seconds
-        return (entry.latent, entry.features)
+        return (tensors[0], Array(tensors.dropFirst()))
     }
 
     func store(_ key: Key, input: Tensor, latent: Tensor, features: [Tensor], seconds: Double) {
         let entry = Entry(input: input.scalars, latent: latent, features: features, seconds: seconds)
-        guard entry.bytes <= byteBudget else { return }
         lock.lock()
         defer { lock.unlock() }
-        if let old = entries[key] { bytes -= old.bytes; order.removeAll { $0 == key } }
-        entries[key] = entry
-        order.append(key)
-        bytes += entry.bytes
-        while bytes > byteBudget, let oldest = order.first {
-            order.removeFirst()
-            bytes -= entries.removeValue(forKey: oldest)?.bytes ?? 0
+        if let old = entries.removeValue(forKey: key) { bytes -= old.bytes }
+        if let old = spilled.removeValue(forKey: key) { try? FileManager.default.removeItem(atPath: old.path) }
+        if bytes + entry.bytes <= byteBudget {
+            entries[key] = entry
+            bytes += entry.bytes
+            return
+        }
+        guard let spillFolder else { return }
+        let path = spillFolder + "/latent-\(spilled.count)-\(UUID().uuidString).bin"
+        var floats = entry.input
+        floats += latent.scalars
+        for feature in features { floats += feature.scalars }
+        do {
+            try FileManager.default.createDirectory(atPath: spillFolder, withIntermediateDirectories: true)
+            try floats.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: path))
+            spilled[key] = Spilled(path: path, inputCount: entry.input.count, latentShape: latent.shape,
+                                   featureShapes: features.map(\.shape), seconds: seconds)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)   // not kept: the next column samples again
         }
     }
 
@@ -77,10 +129,17 @@ public final class LatentMemo: @unchecked Sendable {
         return value
     }
 
-    /// Entries held.
+    /// Entries held (in memory and in files).
     public var count: Int {
         lock.lock()
         defer { lock.unlock() }
-        return entries.count
+        return entries.count + spilled.count
+    }
+
+    /// Entries held in files.
+    public var spilledCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return spilled.count
     }
 }
