@@ -143,10 +143,15 @@ public enum TensorMemory {
     /// Runs `body` and returns the most bytes that storage allocated inside it held at once (freed
     /// storage allocated before it does not count against it, nor does other tasks' work).
     public static func measure<R>(_ body: () throws -> R) rethrows -> (result: R, peakBytes: Int) {
+        lock.lock(); measuring += 1; lock.unlock()
+        defer { lock.lock(); measuring -= 1; lock.unlock() }
         let scope = Scope(parent: TensorMemory.scope)
         let result = try $scope.withValue(scope, operation: body)
         return (result, scope.peakBytes)
     }
+
+    /// `measure` calls in progress: allocations look their scope up only while one is.
+    nonisolated(unsafe) private static var measuring = 0
 
     /// Returns the heap's free pages to the system. The allocator is tuned to keep freed buffers
     /// (so a model's per-step tensors reuse warm pages); after handing a large cache back, e.g. a
@@ -182,9 +187,10 @@ public enum TensorMemory {
         lock.lock()
         live += bytes
         if live > peak { peak = live }
+        let looksUp = measuring > 0
         lock.unlock()
-        let scope = scope
-        scope?.change(bytes)
+        guard looksUp, let scope else { return nil }
+        scope.change(bytes)
         return scope
     }
 

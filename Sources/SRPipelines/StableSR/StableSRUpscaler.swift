@@ -201,10 +201,12 @@ public struct StableSRUpscaler {
         }
     }
 
-    /// An autoencoder pass: without caching kernel layouts, and under a memory plan that hands the
-    /// denoiser's back (`tight`) with fresh pages (`TensorMemory.withFreshPages`).
+    /// An autoencoder pass: with a memory budget, without caching kernel layouts, and under a plan
+    /// that hands the denoiser's back (`tight`) with fresh pages (`TensorMemory.withFreshPages`).
+    /// Without a budget (benchmarks, training, tests) exactly as before the plan existed.
     func autoencoderPhase<R>(_ tight: Bool, _ body: () -> R) -> R {
-        DerivedValueCache.withoutAdmission { tight ? TensorMemory.withFreshPages(body) : body() }
+        guard settings.memoryBudget != nil else { return body() }
+        return DerivedValueCache.withoutAdmission { tight ? TensorMemory.withFreshPages(body) : body() }
     }
 
     /// `latentSample`, through `latentMemo` when one is attached.
